@@ -1,0 +1,35 @@
+"""The alert store: the one SQLite database the proxy addon writes and the parent dashboard reads."""
+
+from alert_store.paths import DataDir, default_data_dir
+from alert_store.records import (
+    CATEGORIES,
+    DIRECTIONS,
+    SEVERITIES,
+    Alert,
+    AlertFilter,
+    BlindSpot,
+    ChatTurn,
+    DayCount,
+    Device,
+    FeedbackItem,
+    PurgeResult,
+)
+from alert_store.store import AlertStore, StoreError
+
+__all__ = [
+    "CATEGORIES",
+    "DIRECTIONS",
+    "SEVERITIES",
+    "Alert",
+    "AlertFilter",
+    "AlertStore",
+    "BlindSpot",
+    "ChatTurn",
+    "DataDir",
+    "DayCount",
+    "Device",
+    "FeedbackItem",
+    "PurgeResult",
+    "StoreError",
+    "default_data_dir",
+]

@@ -1,0 +1,118 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` records how far a database has come."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        child TEXT NOT NULL,
+        device TEXT NOT NULL DEFAULT '',
+        direction TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+        url TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        app TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL CHECK (category IN ('scam', 'grooming', 'help')),
+        probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
+        severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+        snippet TEXT NOT NULL CHECK (length(snippet) <= 500),
+        terms TEXT NOT NULL DEFAULT '[]',
+        stages TEXT NOT NULL DEFAULT '[]',
+        model_version TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT 'model' CHECK (source IN ('model', 'child')),
+        child_note TEXT NOT NULL DEFAULT '' CHECK (length(child_note) <= 1000),
+        conversation_key TEXT NOT NULL DEFAULT '',
+        reviewed INTEGER NOT NULL DEFAULT 0,
+        false_positive INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX alerts_by_time ON alerts (created_at DESC, id DESC);
+    CREATE INDEX alerts_by_child ON alerts (child, created_at DESC);
+    CREATE INDEX alerts_by_category ON alerts (category, created_at DESC);
+    CREATE INDEX alerts_unreviewed ON alerts (reviewed, created_at DESC);
+
+    CREATE TABLE conversation_messages (
+        id INTEGER PRIMARY KEY,
+        conversation_key TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX conversation_by_key ON conversation_messages (conversation_key, id DESC);
+    CREATE INDEX conversation_by_time ON conversation_messages (created_at);
+
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER,
+        created_at REAL NOT NULL,
+        label TEXT NOT NULL CHECK (label IN ('scam', 'grooming', 'benign')),
+        category TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        lang TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX feedback_by_time ON feedback (created_at);
+
+    CREATE TABLE devices (
+        device TEXT PRIMARY KEY,
+        child TEXT,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        address TEXT NOT NULL DEFAULT '',
+        label TEXT NOT NULL DEFAULT ''
+    );
+
+    CREATE TABLE children (
+        name TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}'
+    );
+
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE blind_spots (
+        kind TEXT NOT NULL CHECK (kind IN ('tls_failed', 'doh')),
+        host TEXT NOT NULL,
+        device TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        PRIMARY KEY (kind, host, device)
+    );
+
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer NotAlone than this one."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn``'s schema up to :data:`SCHEMA_VERSION`; return the version it was at before."""
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"database schema version {current} is newer than this NotAlone understands ({SCHEMA_VERSION})"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        try:
+            conn.executescript(f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+    return current

@@ -1,0 +1,126 @@
+"""Records that cross package lines: what the addon writes and the dashboard reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CATEGORIES = ("scam", "grooming", "help")
+SEVERITIES = ("low", "medium", "high")
+DIRECTIONS = ("incoming", "outgoing")
+SOURCES = ("model", "child")
+SNIPPET_MAX_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert. ``id`` and ``created_at`` are set by the store when left at their defaults.
+
+    ``url`` holds scheme, host and path only: the store drops any query string or fragment, which often
+    carries tokens. ``snippet`` is at most 500 characters of evidence, never a whole page. ``source`` is
+    ``"child"`` for alerts a child raised through the help page, whose own words go in ``child_note``.
+    """
+
+    child: str
+    category: str
+    severity: str
+    probability: float
+    snippet: str
+    device: str = ""
+    direction: str = "incoming"
+    url: str = ""
+    title: str = ""
+    app: str = ""
+    terms: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    model_version: str = ""
+    source: str = "model"
+    child_note: str = ""
+    conversation_key: str = ""
+    reviewed: bool = False
+    false_positive: bool = False
+    created_at: float = 0.0
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Criteria for listing alerts; ``None`` means "any".
+
+    Times are Unix epoch seconds; ``until`` is exclusive.
+    """
+
+    child: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    reviewed: bool | None = None
+    false_positive: bool | None = None
+    source: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One message of a conversation window, as the grooming scorer sees it."""
+
+    sender: str
+    text: str
+    direction: str = "incoming"
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: str  # ISO date, UTC
+    child: str
+    category: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Device:
+    device: str
+    child: str | None
+    first_seen: float
+    last_seen: float
+    address: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class BlindSpot:
+    """Something the proxy could not see: a refused TLS handshake or a DNS-over-HTTPS attempt."""
+
+    kind: str  # "tls_failed" or "doh"
+    host: str
+    device: str
+    count: int
+    first_seen: float
+    last_seen: float
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """A parent's verdict on an alert, kept for retraining in the scoring contract's training format."""
+
+    id: int
+    alert_id: int | None
+    created_at: float
+    label: str
+    category: str
+    kind: str
+    text: str
+    lang: str = ""
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    alerts: int = 0
+    conversation_messages: int = 0
+    feedback: int = 0
+    blind_spots: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.alerts + self.conversation_messages + self.feedback + self.blind_spots

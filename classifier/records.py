@@ -1,0 +1,62 @@
+"""What the classifier returns and accepts: small frozen records that cross package lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("low", "medium", "high")
+RISKS = ("scam", "grooming")
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn of a conversation: who wrote it, and whether it is the child's own turn."""
+
+    sender: str
+    text: str
+    from_child: bool = False
+
+
+@dataclass(frozen=True)
+class Score:
+    """Risk of one message, page or conversation.
+
+    ``scam`` and ``grooming`` are calibrated probabilities. ``alert`` is the decision at the model's own
+    thresholds (``None``, ``"scam"`` or ``"grooming"``) with its ``severity``. ``evidence`` lists the few
+    phrases that drove the decision, as they appear in the text; ``snippet`` is at most 500 characters of the
+    text around the strongest of them; ``stages`` names the grooming stages seen in a conversation.
+    """
+
+    scam: float
+    grooming: float
+    alert: str | None = None
+    severity: str | None = None
+    evidence: tuple[str, ...] = ()
+    snippet: str = ""
+    stages: tuple[str, ...] = ()
+    lang: str = ""
+    title: str = ""
+
+    def to_contract(self, item_id: Any) -> dict[str, Any]:
+        """The output line of ``notalone score``."""
+        return {
+            "id": item_id,
+            "scam": round(self.scam, 6),
+            "grooming": round(self.grooming, 6),
+            "alert": self.alert,
+            "severity": self.severity,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class PageText:
+    """The visible text of an HTML page: its title, body text and link texts, in document order."""
+
+    title: str
+    text: str
+    links: tuple[str, ...] = field(default_factory=tuple)
+
+    def combined(self) -> str:
+        return "\n".join(part for part in (self.title, self.text) if part)

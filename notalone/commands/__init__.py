@@ -1,0 +1,1 @@
+"""One module per group of subcommands; ``notalone.cli`` imports each only when it is used."""
