@@ -1,0 +1,79 @@
+"""``notalone dashboard``: serve the parent dashboard with waitress, plus its admin tasks.
+
+The default host is 0.0.0.0: parents open the dashboard from a phone or laptop on the home network, which
+a loopback-only default would refuse. Every page needs the parent's login, and the machine's firewall should
+keep port 8000 closed to the internet (NotAlone is a home-network service); ``--host 127.0.0.1`` restricts it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from alert_store import default_data_dir
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def _app(data_dir: Path | None) -> Flask:
+    from parent_ui import create_app
+
+    return create_app({"DATA_DIR": str(data_dir or default_data_dir())})
+
+
+@click.group("dashboard", invoke_without_command=True)
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 lets phones and laptops on the home network in.",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def dashboard(ctx: click.Context, host: str, port: int, data_dir: Path | None, threads: int) -> None:
+    """Serve the parent dashboard (or run one of its admin tasks)."""
+    ctx.obj = data_dir
+    if ctx.invoked_subcommand is not None:
+        return
+    from waitress import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = _app(data_dir)
+    click.echo(f"NotAlone dashboard on http://{host}:{port}/ (data in {app.config['DATA_DIR']})")
+    serve(app, host=host, port=port, threads=threads, ident="NotAlone")
+
+
+def _run_app_command(ctx: click.Context, name: str, args: list[str]) -> None:
+    """Run one of the app's own click commands (``parent_ui.commands``) inside its app context."""
+    app = _app(ctx.obj)
+    command = app.cli.get_command(ctx, name)
+    assert command is not None, f"parent_ui registers no {name!r} command"
+    with app.app_context():
+        command.main(args=args, prog_name=f"notalone dashboard {name}", standalone_mode=False)
+
+
+@dashboard.command("reset-password", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def reset_password(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Set a new parent password and log out every session."""
+    _run_app_command(ctx.parent, "reset-password", list(args))
+
+
+@dashboard.command("export-feedback", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def export_feedback(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Write false-alarm feedback as JSONL in the training format (for ``notalone train --extra``)."""
+    _run_app_command(ctx.parent, "export-feedback", list(args))

@@ -1,0 +1,132 @@
+"""Login, logout and password change; the parent's session and the first-run check every request uses.
+
+Sessions are signed cookies. Each carries the store's ``auth.session_epoch``: changing the password bumps
+the epoch, which ends every other session at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from parent_ui.db import get_db
+from parent_ui.i18n import gettext as _
+from parent_ui.security import login_throttle, rotate_csrf_token, safe_next
+
+bp = Blueprint("auth", __name__)
+
+PASSWORD_HASH_KEY = "auth.password_hash"
+SESSION_EPOCH_KEY = "auth.session_epoch"
+MIN_PASSWORD_LENGTH = 8
+PARENT = "parent"
+
+
+def _settings() -> dict:
+    if "settings" not in g:
+        g.settings = get_db().settings()
+    return g.settings
+
+
+def is_setup_done() -> bool:
+    return bool(_settings().get(PASSWORD_HASH_KEY))
+
+
+def current_parent() -> str | None:
+    """``"parent"`` when this session logged in since the last password change, else ``None``."""
+    if session.get("parent") != PARENT:
+        return None
+    if session.get("epoch") != _settings().get(SESSION_EPOCH_KEY, 0):
+        return None
+    return PARENT
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def password_problem(password: str, confirm: str) -> str | None:
+    """Why a new password is refused, in the parent's language, or ``None``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("The password needs at least {n} characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > 1024:
+        return _("The password is too long.")
+    if password != confirm:
+        return _("The two passwords are not the same.")
+    return None
+
+
+def set_password(password: str) -> int:
+    """Store a new password hash and end every existing session; return the new session epoch."""
+    store = get_db()
+    epoch = int(store.settings().get(SESSION_EPOCH_KEY, 0)) + 1
+    store.set_setting(PASSWORD_HASH_KEY, hash_password(password))
+    store.set_setting(SESSION_EPOCH_KEY, epoch)
+    g.pop("settings", None)
+    return epoch
+
+
+def start_session(epoch: int) -> None:
+    """Log the parent in with a fresh session: nothing an attacker planted before login survives."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session["parent"] = PARENT
+    session["epoch"] = epoch
+    session["since"] = time.time()
+    session.permanent = True
+    rotate_csrf_token()
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login() -> ResponseReturnValue:
+    if g.get("parent"):
+        return redirect(url_for("alerts.index"))
+    client = request.remote_addr or "unknown"
+    error = None
+    status = 200
+    if request.method == "POST":
+        wait = login_throttle().locked_for(client)
+        if wait > 0:
+            error = _(
+                "Too many wrong passwords. Try again in {minutes} minutes.", minutes=int(wait // 60) + 1
+            )
+            status = 429
+        elif check_password_hash(_settings().get(PASSWORD_HASH_KEY, ""), request.form.get("password", "")):
+            login_throttle().reset(client)
+            start_session(int(_settings().get(SESSION_EPOCH_KEY, 0)))
+            current_app.logger.info("parent logged in from %s", client)
+            return redirect(safe_next(request.form.get("next"), url_for("alerts.index")))
+        else:
+            login_throttle().record_failure(client)
+            current_app.logger.warning("failed login from %s", client)
+            error = _("That password is not right.")
+            status = 401
+    return render_template("auth/login.html", error=error, next=request.values.get("next", "")), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+def change_password() -> ResponseReturnValue:
+    error = None
+    if request.method == "POST":
+        if not check_password_hash(_settings().get(PASSWORD_HASH_KEY, ""), request.form.get("current", "")):
+            error = _("Your current password is not right.")
+        else:
+            error = password_problem(request.form.get("password", ""), request.form.get("confirm", ""))
+        if error is None:
+            start_session(set_password(request.form["password"]))
+            flash(_("Password changed. Other devices have been logged out."), "ok")
+            return redirect(url_for("alerts.index"))
+    return render_template("auth/password.html", error=error), 400 if error else 200

@@ -1,0 +1,51 @@
+"""First run: the parent's password and the children's names. Until it is done nothing else is served."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from alert_store import StoreError
+from parent_ui.auth import is_setup_done, password_problem, set_password, start_session
+from parent_ui.db import get_db
+from parent_ui.i18n import gettext as _
+
+bp = Blueprint("setup", __name__)
+
+MAX_CHILDREN = 20
+
+
+def parse_children(raw: str) -> list[str]:
+    """One name per line (or comma-separated), blanks dropped, duplicates kept once, order kept."""
+    names = [part.strip() for line in raw.splitlines() for part in line.split(",")]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+@bp.route("/setup", methods=("GET", "POST"))
+def setup() -> ResponseReturnValue:
+    if is_setup_done():
+        return redirect(url_for("auth.login"))
+    errors: list[str] = []
+    children_raw = request.form.get("children", "")
+    if request.method == "POST":
+        problem = password_problem(request.form.get("password", ""), request.form.get("confirm", ""))
+        if problem:
+            errors.append(problem)
+        names = parse_children(children_raw)
+        if not names:
+            errors.append(_("Add at least one child's name."))
+        elif len(names) > MAX_CHILDREN:
+            errors.append(_("At most {n} children.", n=MAX_CHILDREN))
+        elif any(len(name) > 60 for name in names):
+            errors.append(_("A child's name can have at most 60 characters."))
+        if not errors:
+            store = get_db()
+            try:
+                for name in names:
+                    store.add_child(name)
+            except StoreError as exc:
+                errors.append(str(exc))
+            else:
+                start_session(set_password(request.form["password"]))
+                return redirect(url_for("alerts.index"))
+    return render_template("setup.html", errors=errors, children=children_raw), 400 if errors else 200
