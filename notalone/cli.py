@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "train": "notalone.commands.model:train",
     "evaluate": "notalone.commands.model:evaluate",
     "score": "notalone.commands.model:score",
+    "dashboard": "notalone.commands.dashboard:dashboard",
 }
 
 
