@@ -1,0 +1,1 @@
+"""The mitmproxy addon: flows become text, text becomes scores, scores become alerts in the alert store."""

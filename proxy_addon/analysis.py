@@ -1,0 +1,176 @@
+"""Turn what the child saw or sent into scores and alerts: the work the background worker does.
+
+Pages are scored alone; chat messages join their conversation's window in the store and the window is
+scored as a whole, the child's own turns ("outgoing") together with the other side's ("incoming").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from alert_store import Alert, AlertStore, ChatTurn
+from classifier.records import ChatMessage, Score
+from proxy_addon import chat_text
+from proxy_addon.conversation import conversation_key
+from proxy_addon.scoring import CONVERSATION, PAGE, TEXT, CachedScorer, ScoreRequest
+
+SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+REALERT_AFTER_S = 3600.0
+CHILD_SENDER = "child"
+OTHER_SENDER = "other"
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """Who saw what, where: everything an alert needs besides the score."""
+
+    child: str
+    device: str
+    url: str
+    host: str
+    path: str = ""
+    title: str = ""
+    app: str = ""
+
+
+class AlertGate:
+    """One alert per (child, subject, category) unless the severity rises or an hour has passed."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._seen: OrderedDict[tuple[str, str, str], tuple[int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def admit(self, child: str, subject: str, category: str, severity: str, now: float | None = None) -> bool:
+        now = now or time.time()
+        rank = SEVERITY_RANK.get(severity, 0)
+        key = (child, subject, category)
+        with self._lock:
+            previous = self._seen.get(key)
+            if previous is not None and previous[0] >= rank and now - previous[1] < REALERT_AFTER_S:
+                return False
+            self._seen[key] = (rank, now)
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+            return True
+
+
+class RecentTurns:
+    """Remembers the last messages of each conversation so that a chat app re-sending its history (every
+    poll returns the last 50 messages) does not append the same turns again."""
+
+    def __init__(self, per_conversation: int = 500, conversations: int = 2000) -> None:
+        self._seen: OrderedDict[str, tuple[set[str], deque[str]]] = OrderedDict()
+        self.per_conversation = per_conversation
+        self.conversations = conversations
+
+    def is_new(self, key: str, direction: str, text: str) -> bool:
+        digest = hashlib.blake2b(f"{direction}\x00{text}".encode(), digest_size=12).hexdigest()
+        seen, order = self._seen.get(key) or (set(), deque())
+        self._seen[key] = (seen, order)
+        self._seen.move_to_end(key)
+        if digest in seen:
+            return False
+        seen.add(digest)
+        order.append(digest)
+        if len(order) > self.per_conversation:
+            seen.discard(order.popleft())
+        while len(self._seen) > self.conversations:
+            self._seen.popitem(last=False)
+        return True
+
+
+def probability_of(score: Score, category: str) -> float:
+    value = score.grooming if category == "grooming" else score.scam
+    return min(1.0, max(0.0, float(value)))
+
+
+class Analysis:
+    """Scores pages and conversations and writes the alerts. Runs on the worker thread only."""
+
+    def __init__(self, scorer: Callable[[], CachedScorer | None]) -> None:
+        self._scorer = scorer
+        self.gate = AlertGate()
+        self.recent = RecentTurns()
+
+    def score(self, request: ScoreRequest) -> Score | None:
+        scorer = self._scorer()
+        return scorer.score(request) if scorer is not None else None
+
+    # -- pages ------------------------------------------------------------------------------------------
+    def page(self, store: AlertStore, ctx: FlowContext, text: str, *, is_html: bool) -> Score | None:
+        score = self.score(ScoreRequest(PAGE if is_html else TEXT, text, ctx.url))
+        if score is not None:
+            self.record(store, ctx, score, direction="incoming", subject=ctx.url, text=text)
+        return score
+
+    # -- chat -------------------------------------------------------------------------------------------
+    def chat(self, store: AlertStore, ctx: FlowContext, strings: Sequence[chat_text.ChatString],
+             direction: str) -> Score | None:
+        """Append the new turns to their conversations, then score each conversation that grew."""
+        grown: dict[str, list[ChatTurn]] = {}
+        for item in strings:
+            key = conversation_key(ctx.host, ctx.path, item.conversation)
+            if not self.recent.is_new(key, direction, item.text):
+                continue
+            sender = item.sender or (CHILD_SENDER if direction == "outgoing" else OTHER_SENDER)
+            grown[key] = store.append_turn(key, ChatTurn(sender, item.text, direction))
+        last: Score | None = None
+        for key, window in grown.items():
+            messages = tuple(
+                ChatMessage(t.sender, t.text, from_child=t.direction == "outgoing") for t in window
+            )
+            last = self.score(ScoreRequest(CONVERSATION, messages=messages))
+            if last is None:
+                return None
+            self.record(store, ctx, last, direction=direction, subject=key, text=window[-1].text,
+                        conversation=key)
+        return last
+
+    def chat_body(self, store: AlertStore, ctx: FlowContext, body: str, content_type: str,
+                  direction: str) -> Score | None:
+        """Find the messages in a JSON, form or WebSocket payload and score their conversations."""
+        if "json" in content_type:
+            strings = chat_text.strings_in_json_text(body)
+        elif "x-www-form-urlencoded" in content_type:
+            strings = chat_text.strings_in_urlencoded(body)
+        else:
+            strings = chat_text.message_text(body)
+        return self.chat(store, ctx, strings, direction) if strings else None
+
+    def form(self, store: AlertStore, ctx: FlowContext, fields: list[tuple[str, str]]) -> Score | None:
+        strings = chat_text.strings_in_form(fields)
+        return self.chat(store, ctx, strings, "outgoing") if strings else None
+
+    # -- alerts -----------------------------------------------------------------------------------------
+    def record(self, store: AlertStore, ctx: FlowContext, score: Score, *, direction: str, subject: str,
+               text: str = "", conversation: str = "") -> int | None:
+        """Write an alert for ``score`` if it calls for one and the gate lets it through."""
+        if not score.alert or score.alert not in ("scam", "grooming"):
+            return None
+        severity = score.severity or "low"
+        if not self.gate.admit(ctx.child, subject, score.alert, severity):
+            return None
+        scorer = self._scorer()
+        return store.add(Alert(
+            child=ctx.child,
+            device=ctx.device,
+            category=score.alert,
+            severity=severity,
+            probability=probability_of(score, score.alert),
+            snippet=(score.snippet or text)[:500],
+            direction=direction,
+            url=ctx.url,
+            title=score.title or ctx.title,
+            app=ctx.app,
+            terms=tuple(score.evidence),
+            stages=tuple(score.stages),
+            model_version=scorer.version if scorer is not None else "",
+            conversation_key=conversation,
+        ))

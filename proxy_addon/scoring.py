@@ -1,0 +1,182 @@
+"""Score text with the classifier: in this process or in a worker process, behind a content-hash cache.
+
+Where scoring runs was measured on the 2-core box NotAlone targets (see ``bench/worker_choice.py`` and
+``proxy_addon/README.md``); ``notalone_worker`` chooses ``thread`` or ``process``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from classifier import ChatMessage, Score
+
+PAGE, TEXT, CONVERSATION = "page", "text", "conversation"
+SCORE_TIMEOUT_S = 30.0
+
+
+class Model(Protocol):
+    """The part of ``classifier.RiskModel`` the addon uses (see classifier/API.md)."""
+
+    version: str
+
+    def score_page(self, html: str, url: str = "") -> Score: ...
+    def score_message(self, text: str) -> Score: ...
+    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score: ...
+
+
+class ScoringUnavailable(RuntimeError):
+    """The model could not be loaded; the message says why, for the dashboard's status line."""
+
+
+def load_model(path: str = "") -> Model:
+    """Load the shipped model (or the one at ``path``); raise ScoringUnavailable with the reason."""
+    try:
+        from classifier import ModelLoadError, RiskModel
+    except ImportError as e:
+        raise ScoringUnavailable(f"the classifier cannot be imported: {e}") from e
+    try:
+        return RiskModel.load(path) if path else RiskModel.load()
+    except ModelLoadError as e:
+        raise ScoringUnavailable(f"the model could not be loaded: {e}") from e
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """What to score: a page's HTML, a plain text, or a conversation window (oldest first)."""
+
+    kind: str
+    text: str = ""
+    url: str = ""
+    messages: tuple[ChatMessage, ...] = ()
+
+    def content_hash(self) -> str:
+        digest = hashlib.blake2b(self.kind.encode(), digest_size=20)
+        if self.kind == CONVERSATION:
+            for m in self.messages:
+                digest.update(b"\x00%d\x00" % m.from_child + m.sender.encode() + b"\x00" + m.text.encode())
+        else:
+            digest.update(self.url.encode() + b"\x00" + self.text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+
+def run_request(model: Model, request: ScoreRequest) -> Score:
+    if request.kind == PAGE:
+        return model.score_page(request.text, url=request.url)
+    if request.kind == TEXT:
+        return model.score_message(request.text)
+    if request.kind == CONVERSATION:
+        return model.score_conversation(list(request.messages))
+    raise ValueError(f"unknown score request kind: {request.kind!r}")
+
+
+class Scorer(Protocol):
+    version: str
+
+    def score(self, request: ScoreRequest) -> Score: ...
+    def close(self) -> None: ...
+
+
+class InProcessScorer:
+    """Score in the calling thread. Right for warn/block mode's synchronous page check."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.version = model.version
+
+    def score(self, request: ScoreRequest) -> Score:
+        return run_request(self.model, request)
+
+    def close(self) -> None:
+        pass
+
+
+# -- the worker process's side -------------------------------------------------------------------------
+_process_model: Model | None = None
+
+
+def _init_worker_process(model_path: str) -> None:
+    global _process_model
+    _process_model = load_model(model_path)
+
+
+def _score_in_worker_process(request: ScoreRequest) -> Score:
+    assert _process_model is not None, "worker process started without its model"
+    return run_request(_process_model, request)
+
+
+class ProcessPoolScorer:
+    """Score in a separate process, so the proxy's event loop never waits for the GIL behind the model.
+
+    ``spawn`` rather than ``fork``: mitmproxy's process is multi-threaded, and forking it is unsafe.
+    """
+
+    def __init__(self, model_path: str, version: str, workers: int = 1) -> None:
+        self.version = version
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker_process,
+            initargs=(model_path,),
+        )
+
+    def score(self, request: ScoreRequest) -> Score:
+        return self._pool.submit(_score_in_worker_process, request).result(timeout=SCORE_TIMEOUT_S)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ScoreCache:
+    """A thread-safe LRU of scores keyed by content hash: the same page or window is scored once."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Score | None:
+        with self._lock:
+            score = self._items.get(key)
+            if score is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return score
+
+    def put(self, key: str, score: Score) -> None:
+        with self._lock:
+            self._items[key] = score
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+class CachedScorer:
+    """A scorer behind a content-hash cache, shared by the synchronous path and the worker."""
+
+    def __init__(self, scorer: Scorer, cache: ScoreCache | None = None) -> None:
+        self.scorer = scorer
+        self.cache = cache if cache is not None else ScoreCache()
+        self.version = scorer.version
+
+    def score(self, request: ScoreRequest) -> Score:
+        key = request.content_hash()
+        if (cached := self.cache.get(key)) is not None:
+            return cached
+        score = self.scorer.score(request)
+        self.cache.put(key, score)
+        return score
+
+    def close(self) -> None:
+        self.scorer.close()
