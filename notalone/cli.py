@@ -13,6 +13,8 @@ COMMANDS: dict[str, str] = {
     "evaluate": "notalone.commands.model:evaluate",
     "score": "notalone.commands.model:score",
     "dashboard": "notalone.commands.dashboard:dashboard",
+    "proxy": "notalone.commands.proxy:proxy",
+    "alerts": "notalone.commands.alerts:alerts",
 }
 
 

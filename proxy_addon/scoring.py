@@ -40,8 +40,12 @@ def load_model(path: str = "") -> Model:
     """Load the shipped model (or the one at ``path``); raise ScoringUnavailable with the reason."""
     try:
         from classifier import ModelLoadError, RiskModel
-    except ImportError as e:
-        raise ScoringUnavailable(f"the classifier cannot be imported: {e}") from e
+    except ImportError:
+        # API.md promises these at the package top; until classifier/__init__ exports them, use the module.
+        try:
+            from classifier.model import ModelLoadError, RiskModel
+        except ImportError as e:
+            raise ScoringUnavailable(f"the classifier cannot be imported: {e}") from e
     try:
         return RiskModel.load(path) if path else RiskModel.load()
     except ModelLoadError as e:
