@@ -33,14 +33,10 @@ def index() -> ResponseReturnValue:
     }
     devices = store.devices()
     quiet = [d for d in devices if d.last_seen < now - DAY]
-    proxy_status = store.settings().get("status.proxy", {})
-    scoring_off = isinstance(proxy_status, dict) and proxy_status.get("scoring") == "off"
     return render_template(
         "overview.html",
         charts=charts,
         categories=CATEGORIES,
         blind_spots=store.blind_spots(since=now - 30 * DAY),
         quiet_devices=quiet,
-        scoring_off=scoring_off,
-        proxy_status=proxy_status if isinstance(proxy_status, dict) else {},
     )
