@@ -57,6 +57,9 @@ class AlertFilter:
     source: str | None = None
     since: float | None = None
     until: float | None = None
+    # Unreviewed child-raised help alerts are pinned above every list: True selects only them,
+    # False leaves them out (so the list below the pinned ones pages exactly).
+    pinned: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,9 @@ class AlertStore:
     def __enter__(self) -> AlertStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def integrity_check(self) -> str:
@@ -112,12 +113,25 @@ class AlertStore:
                    conversation_key, reviewed, false_positive)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                created, alert.child, alert.device, alert.direction, strip_query(alert.url),
-                alert.title[:300], alert.app[:100], alert.category, float(alert.probability),
-                alert.severity, alert.snippet[:SNIPPET_MAX_CHARS], json.dumps(list(alert.terms)[:20]),
-                json.dumps(list(alert.stages)), alert.model_version, alert.source,
-                alert.child_note[:CHILD_NOTE_MAX_CHARS], alert.conversation_key,
-                int(alert.reviewed), int(alert.false_positive),
+                created,
+                alert.child,
+                alert.device,
+                alert.direction,
+                strip_query(alert.url),
+                alert.title[:300],
+                alert.app[:100],
+                alert.category,
+                float(alert.probability),
+                alert.severity,
+                alert.snippet[:SNIPPET_MAX_CHARS],
+                json.dumps(list(alert.terms)[:20]),
+                json.dumps(list(alert.stages)),
+                alert.model_version,
+                alert.source,
+                alert.child_note[:CHILD_NOTE_MAX_CHARS],
+                alert.conversation_key,
+                int(alert.reviewed),
+                int(alert.false_positive),
             ),
         )
         return int(cur.lastrowid)
@@ -153,9 +167,7 @@ class AlertStore:
             return False
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute(
-                "UPDATE alerts SET false_positive = 1, reviewed = 1 WHERE id = ?", (alert_id,)
-            )
+            self._conn.execute("UPDATE alerts SET false_positive = 1, reviewed = 1 WHERE id = ?", (alert_id,))
             if alert.snippet and alert.source == "model":
                 self._conn.execute(
                     """INSERT INTO feedback (alert_id, created_at, label, category, kind, text, lang)
@@ -182,8 +194,9 @@ class AlertStore:
         ).fetchall()
         return [DayCount(r["day"], r["child"], r["category"], r["n"]) for r in rows]
 
-    def recent_for_child(self, child: str, around: float, window_s: float = 6 * 3600,
-                         limit: int = 10) -> list[Alert]:
+    def recent_for_child(
+        self, child: str, around: float, window_s: float = 6 * 3600, limit: int = 10
+    ) -> list[Alert]:
         """The child's alerts within ``window_s`` of a moment: the context of a help request."""
         rows = self._conn.execute(
             """SELECT * FROM alerts WHERE child = ? AND created_at BETWEEN ? AND ?
@@ -234,7 +247,10 @@ class AlertStore:
         """Feedback in the training format of ``notalone evaluate`` / ``notalone train --extra``."""
         for item in self.feedback():
             record: dict[str, Any] = {
-                "id": f"feedback-{item.id}", "kind": item.kind, "text": item.text, "label": item.label,
+                "id": f"feedback-{item.id}",
+                "kind": item.kind,
+                "text": item.text,
+                "label": item.label,
                 "flagged_as": item.category,
             }
             if item.lang:
@@ -367,6 +383,8 @@ def _where(f: AlertFilter) -> tuple[str, tuple[Any, ...]]:
         if value is not None:
             terms.append(f"{column} = ?")
             params.append(int(value))
+    if f.pinned is not None:
+        terms.append(("" if f.pinned else "NOT ") + "(category = 'help' AND reviewed = 0)")
     if f.since is not None:
         terms.append("created_at >= ?")
         params.append(f.since)
@@ -389,4 +407,3 @@ def day_start(ts: float) -> float:
     """The start of the UTC day containing ``ts``."""
     d = datetime.fromtimestamp(ts, UTC)
     return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
-

@@ -35,9 +35,25 @@ GROOMING_STAGES = (
     "meeting",
 )
 PLATFORMS = (
-    "discord", "roblox", "instagram", "tiktok", "zalo", "messenger", "facebook", "free_fire",
-    "minecraft", "fortnite", "sms", "email", "web", "youtube", "telegram", "snapchat", "whatsapp",
-    "school_app", "other",
+    "discord",
+    "roblox",
+    "instagram",
+    "tiktok",
+    "zalo",
+    "messenger",
+    "facebook",
+    "free_fire",
+    "minecraft",
+    "fortnite",
+    "sms",
+    "email",
+    "web",
+    "youtube",
+    "telegram",
+    "snapchat",
+    "whatsapp",
+    "school_app",
+    "other",
 )
 SCRIPTS = ("standard", "no_diacritics", "teencode", "mixed")
 
@@ -64,6 +80,7 @@ class CorpusItem:
     script: str
     text: str = ""
     messages: tuple[dict, ...] = field(default_factory=tuple)
+    stage: str | None = None
     source: str = ""
 
     def texts(self) -> list[str]:
@@ -110,8 +127,17 @@ def parse_item(raw: dict, where: str) -> CorpusItem:
         stage = raw.get("stage")
         _require(stage is None or stage in GROOMING_STAGES, where, f"stage {stage!r} unknown")
     return CorpusItem(
-        id=raw["id"], label=raw["label"], lang=raw["lang"], kind=raw["kind"], scenario=raw["scenario"],
-        platform=raw["platform"], hard_negative=hard_negative, script=script, text=text, messages=messages,
+        id=raw["id"],
+        label=raw["label"],
+        lang=raw["lang"],
+        kind=raw["kind"],
+        scenario=raw["scenario"],
+        platform=raw["platform"],
+        hard_negative=hard_negative,
+        script=script,
+        text=text,
+        messages=messages,
+        stage=raw.get("stage") if raw["kind"] != "conversation" else None,
         source=where.split(":")[0],
     )
 

@@ -24,8 +24,13 @@ def make_alert(**overrides) -> Alert:
 
 
 def test_add_and_get_round_trips_and_strips_query(store):
-    alert_id = store.add(make_alert(url="https://user:pw@robux.example:8443/claim?token=secret#x",
-                                    terms=("free robux",), stages=("gifts",)))
+    alert_id = store.add(
+        make_alert(
+            url="https://user:pw@robux.example:8443/claim?token=secret#x",
+            terms=("free robux",),
+            stages=("gifts",),
+        )
+    )
     alert = store.get(alert_id)
     assert alert.url == "https://robux.example:8443/claim"
     assert alert.terms == ("free robux",)
@@ -40,8 +45,13 @@ def test_snippet_is_capped_at_500_characters(store):
 
 @pytest.mark.parametrize(
     "field, value",
-    [("category", "spam"), ("severity", "urgent"), ("direction", "sideways"), ("probability", 1.5),
-     ("child", "")],
+    [
+        ("category", "spam"),
+        ("severity", "urgent"),
+        ("direction", "sideways"),
+        ("probability", 1.5),
+        ("child", ""),
+    ],
 )
 def test_bad_values_are_refused_with_the_value_named(store, field, value):
     with pytest.raises(StoreError, match=repr(value) if value else "child"):
@@ -51,8 +61,13 @@ def test_bad_values_are_refused_with_the_value_named(store, field, value):
 def test_filters_paging_and_unread_count(store):
     now = time.time()
     for i in range(30):
-        store.add(make_alert(child="An" if i % 2 else "Binh", category="scam" if i % 3 else "grooming",
-                             created_at=now - i * 60))
+        store.add(
+            make_alert(
+                child="An" if i % 2 else "Binh",
+                category="scam" if i % 3 else "grooming",
+                created_at=now - i * 60,
+            )
+        )
     newest = store.list(limit=5)
     assert [a.created_at for a in newest] == sorted((a.created_at for a in newest), reverse=True)
     assert store.count(AlertFilter(child="An")) == 15
@@ -149,3 +164,30 @@ def test_an_added_alert_is_visible_to_another_connection_at_once(tmp_path):
     with AlertStore(path) as writer, AlertStore(path) as reader:
         writer.add(make_alert())
         assert reader.count() == 1
+
+
+def test_pinned_help_alerts_can_be_selected_or_left_out(store):
+    store.add(make_alert())
+    help_id = store.add(make_alert(category="help", source="child", child_note="someone asked for my photo"))
+    store.add(make_alert(category="help", source="child", reviewed=True))
+    assert [a.id for a in store.list(AlertFilter(pinned=True))] == [help_id]
+    assert store.count(AlertFilter(pinned=False)) == 2
+    store.mark_reviewed(help_id)
+    assert store.count(AlertFilter(pinned=True)) == 0
+
+
+def test_old_databases_are_migrated_in_place(tmp_path):
+    from alert_store.migrations import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    conn.execute(
+        "INSERT INTO alerts (created_at, child, direction, category, probability, severity, snippet)"
+        " VALUES (1, 'An', 'incoming', 'scam', 0.9, 'high', 'kept')"
+    )
+    conn.commit()
+    conn.close()
+    with AlertStore(path) as upgraded:
+        assert upgraded._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert upgraded.list()[0].snippet == "kept"

@@ -1,0 +1,327 @@
+"""The trained risk model: load it safely, score messages, pages and conversations, explain the scores."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from classifier.datasets import WINDOW_TURNS, sha256_file
+from classifier.extract import extract_visible_text
+from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
+from classifier.records import ChatMessage, PageText, Score
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+ARTIFACT_NAME = "notalone-model.joblib"
+CARD_NAME = "model-card.json"
+# Pages are scored on their title and the start of their visible text: scam pages say what they want early,
+# and the cap keeps a 100 KB page within a few milliseconds (bench/classifier_bench.py).
+MAX_PAGE_CHARS = 3000
+MAX_MESSAGE_CHARS = 4000
+SNIPPET_CHARS = 500
+MAX_EVIDENCE = 5
+# Words that carry weight only inside a phrase: never shown to a parent as evidence on their own.
+EVIDENCE_STOPWORDS = frozenset(
+    "a an the and or to of in on at for is are am be was you your yours i me my it its this that with do "
+    "not we they he she so just now get go if but can will have has from by as up out all no yes ok oh lol "
+    "va la cua cho de thi ma co khong ban minh em anh nay do roi nhe ne di oi voi o cai nhung mot cac "
+    "duoc se da dang vay gi ai".split()
+)
+
+
+class ModelLoadError(RuntimeError):
+    """The model artifact is missing, unreadable, or does not match its model card."""
+
+
+class ModelIntegrityError(ModelLoadError):
+    """The artifact's sha256 differs from the one recorded in the model card: refuse to unpickle it."""
+
+
+def host_digest(host: str) -> str:
+    """How blocklisted hosts are kept in the artifact: a short hash, not the list itself."""
+    return hashlib.sha256(host.encode()).hexdigest()[:16]
+
+
+def _hosts_with_parents(host: str) -> list[str]:
+    parts = host.lower().strip(".").split(".")
+    return [".".join(parts[i:]) for i in range(len(parts) - 1)]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision threshold and severity cut-points of one risk, chosen on validation data."""
+
+    alert: float
+    medium: float
+    high: float
+
+    def severity(self, p: float) -> str | None:
+        if p < self.alert:
+            return None
+        return "high" if p >= self.high else "medium" if p >= self.medium else "low"
+
+
+class RiskModel:
+    """Scam and grooming risk from text. Thread-safe: scoring never mutates the model."""
+
+    def __init__(self, artifact: dict[str, Any]) -> None:
+        self.version: str = artifact["version"]
+        self.features = artifact["features"]
+        self.classifiers = {"scam": artifact["scam"], "grooming": artifact["grooming"]}
+        self.stage_model = artifact.get("stage")
+        self.stage_threshold: float = artifact.get("stage_threshold", 0.5)
+        self.thresholds = {k: Thresholds(**v) for k, v in artifact["thresholds"].items()}
+        self.blocked_hosts: frozenset[str] = frozenset(artifact.get("blocked_hosts", ()))
+        names = self.features.get_feature_names_out()
+        self._word_feature = np.array([n.startswith("word__") for n in names])
+        self._phrases = np.array([n.split("__", 1)[1] for n in names], dtype=object)
+        self._vectorizers = [v for _, v in self.features.transformer_list]
+        # Both risks in one sparse product: weights (features x risks), intercepts, and each risk's
+        # sigmoid calibration, read out of the fitted classifiers.
+        self._risks = tuple(self.classifiers)
+        linear = [_calibrated_linear(self.classifiers[k]) for k in self._risks]
+        self._coef = {k: linear[i][0] for i, k in enumerate(self._risks)}
+        self._weights = np.column_stack([w for w, _, _ in linear]).astype(np.float32)
+        self._intercepts = np.array([b for _, b, _ in linear])
+        self._calibration = np.array([ab for _, _, ab in linear])
+
+    # -- loading ---------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> RiskModel:
+        """Load an artifact after checking its sha256 against the model card beside it."""
+        path = Path(path) if path else MODELS_DIR / ARTIFACT_NAME
+        card_path = path.with_name(CARD_NAME)
+        if not path.is_file():
+            raise ModelLoadError(f"model artifact not found: {path} (run `make model` to train one)")
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            expected = card["artifact"]["sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"model card {card_path} is missing or unreadable: {exc}") from exc
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"model artifact {path} has sha256 {actual}, but the model card says {expected}; "
+                "refusing to load a file that may have been tampered with"
+            )
+        try:
+            artifact = joblib.load(path)
+            return cls(artifact)
+        except Exception as exc:  # a corrupt pickle can raise almost anything
+            raise ModelLoadError(f"model artifact {path} could not be loaded: {exc!r}") from exc
+
+    # -- scoring ---------------------------------------------------------------------------------------
+    def vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF features of already-normalised texts (the vectorizers called directly: no joblib)."""
+        return sp.hstack([v.transform(normalized) for v in self._vectorizers], format="csr")
+
+    def probabilities(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
+        """Calibrated probabilities of each risk for feature rows: the same as each classifier's
+        ``predict_proba``, computed as one sparse product."""
+        decision = np.asarray(x @ self._weights) + self._intercepts
+        proba = expit(-(self._calibration[:, 0] * decision + self._calibration[:, 1]))
+        return {k: proba[:, i] for i, k in enumerate(self._risks)}
+
+    def score_messages(self, texts: Sequence[str], kind: str = "message") -> list[Score]:
+        """Score a batch of messages (or page texts) at once: the fast path."""
+        clipped = [t[: MAX_PAGE_CHARS if kind == "page" else MAX_MESSAGE_CHARS] for t in texts]
+        langs = [detect_lang(t) for t in clipped]
+        if not texts:
+            return []
+        x = self.vectorize([normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)])
+        probs = self.probabilities(x)
+        return [
+            self._decide(text, x[i], lang, float(probs["scam"][i]), float(probs["grooming"][i]))
+            for i, (text, lang) in enumerate(zip(clipped, langs, strict=True))
+        ]
+
+    def score_message(self, text: str) -> Score:
+        return self.score_messages([text])[0]
+
+    def score_page(self, html: str, url: str = "") -> Score:
+        """Extract the visible text of an HTML page and score it."""
+        return self.score_page_text(extract_visible_text(html), url=url)
+
+    def score_page_text(self, page: PageText, url: str = "") -> Score:
+        text = page.combined()
+        score = self.score_messages([text], kind="page")[0]
+        blocked = self.blocked_host(url, *page.links[:50])
+        if blocked:
+            score = self._known_phishing(score, blocked, text)
+        return Score(**{**score.__dict__, "title": page.title})
+
+    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
+        """Score a conversation over a sliding window of each counterpart's recent turns.
+
+        The conversation's risk is that of its riskiest window, so risk that builds up across turns
+        is caught as soon as one window holds enough of it; ``stages`` lists the grooming stages seen.
+        """
+        windows: list[str] = []
+        by_sender: dict[str, list[str]] = {}
+        for message in messages:
+            if message.from_child or not message.text.strip():
+                continue
+            turns = by_sender.setdefault(message.sender, [])
+            turns.append(message.text[:MAX_MESSAGE_CHARS])
+            windows.append("\n".join(turns[-WINDOW_TURNS:]))
+        if not windows:
+            return Score(scam=0.0, grooming=0.0)
+        langs = [detect_lang(w) for w in windows]
+        x = self.vectorize([normalize(w, lang) for w, lang in zip(windows, langs, strict=True)])
+        probs = self.probabilities(x)
+        best = int(
+            np.argmax(
+                np.maximum(
+                    probs["scam"] / self.thresholds["scam"].alert,
+                    probs["grooming"] / self.thresholds["grooming"].alert,
+                )
+            )
+        )
+        score = self._decide(
+            windows[best], x[best], langs[best], float(probs["scam"].max()), float(probs["grooming"].max())
+        )
+        stages = self.stages_seen([m.text for m in messages if not m.from_child])
+        if score.alert != "grooming":
+            return Score(
+                **{
+                    **score.__dict__,
+                    "stages": stages if score.grooming >= 0.5 * self.thresholds["grooming"].alert else (),
+                }
+            )
+        return Score(**{**score.__dict__, "stages": stages})
+
+    def stages_seen(self, texts: Sequence[str]) -> tuple[str, ...]:
+        """Grooming stages shown by any of the texts, in the order first seen."""
+        if self.stage_model is None or not texts:
+            return ()
+        x = self.vectorize([normalize(t[:MAX_MESSAGE_CHARS]) for t in texts])
+        proba = self.stage_model.predict_proba(x)
+        classes = list(self.stage_model.classes_)
+        seen: list[str] = []
+        for row in proba:
+            best = int(np.argmax(row))
+            stage = classes[best]
+            if stage != "none" and row[best] >= self.stage_threshold and stage not in seen:
+                seen.append(stage)
+        return tuple(seen)
+
+    def blocked_host(self, *urls: str) -> str | None:
+        """The first host (or parent domain) of ``urls`` on the phishing blocklist, if any."""
+        if not self.blocked_hosts:
+            return None
+        for url in urls:
+            if not url:
+                continue
+            try:
+                host = urlsplit(url if "//" in url else f"//{url}").hostname
+            except ValueError:
+                continue
+            for candidate in _hosts_with_parents(host or ""):
+                if host_digest(candidate) in self.blocked_hosts:
+                    return candidate
+        return None
+
+    # -- decisions and explanations -------------------------------------------------------------------
+    def _decide(self, text: str, row: sp.csr_matrix, lang: str, scam: float, grooming: float) -> Score:
+        ratios = {
+            "scam": scam / self.thresholds["scam"].alert,
+            "grooming": grooming / self.thresholds["grooming"].alert,
+        }
+        label = max(ratios, key=ratios.__getitem__)
+        if ratios[label] < 1.0:
+            return Score(scam=scam, grooming=grooming, lang=lang)
+        p = scam if label == "scam" else grooming
+        evidence, spans = self.explain(text, row, lang, label)
+        return Score(
+            scam=scam,
+            grooming=grooming,
+            alert=label,
+            severity=self.thresholds[label].severity(p),
+            evidence=evidence,
+            snippet=snippet_around(text, spans[0] if spans else None),
+            lang=lang,
+        )
+
+    def explain(
+        self, text: str, row: sp.csr_matrix, lang: str, label: str
+    ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+        """The phrases that pushed ``label``'s score up most, as they appear in ``text``, with their spans.
+
+        ``row`` is the text's feature row. A linear model's contribution of a phrase is its weight times
+        its feature value: cheap and honest.
+        """
+        idx = row.indices
+        contributions = row.data * self._coef[label][idx]
+        order = np.argsort(-contributions)
+        folded = fold_keep_length(text)
+        evidence: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for j in order:
+            if contributions[j] <= 0 or len(evidence) >= MAX_EVIDENCE:
+                break
+            feature = idx[j]
+            phrase = self._phrases[feature]
+            if not self._word_feature[feature] or EVIDENCE_STOPWORDS.issuperset(phrase.split()):
+                continue
+            match = evidence_pattern(phrase, lang).search(folded)
+            if match is None:
+                continue
+            found = text[match.start() : match.end()].strip()
+            if found and not any(found.lower() in e.lower() for e in evidence):
+                evidence = [e for e in evidence if e.lower() not in found.lower()]
+                evidence.append(found)
+                spans.append((match.start(), match.end()))
+        return tuple(evidence), spans
+
+    def _known_phishing(self, score: Score, host: str, text: str) -> Score:
+        p = max(score.scam, 0.99)
+        evidence = (f"known phishing site: {host}", *score.evidence)[:MAX_EVIDENCE]
+        return Score(
+            scam=p,
+            grooming=score.grooming,
+            alert="scam",
+            severity="high",
+            evidence=evidence,
+            snippet=score.snippet or snippet_around(text, None),
+            lang=score.lang,
+        )
+
+
+def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET_CHARS) -> str:
+    """At most ``width`` characters of ``text`` centred on ``span`` (the start of the text without one)."""
+    if len(text) <= width:
+        return re.sub(r"\s+", " ", text).strip()
+    if span is None:
+        return text[: width - 1].rstrip() + "…"
+    start, end = span
+    centre = (start + end) // 2
+    lo = max(0, min(centre - width // 2, len(text) - width))
+    piece = text[lo : lo + width]
+    if lo > 0:
+        piece = "…" + piece[1:]
+    if lo + width < len(text):
+        piece = piece[:-1] + "…"
+    return re.sub(r"\s+", " ", piece).strip()
+
+
+def _calibrated_linear(classifier: Any) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Weights, intercept and sigmoid calibration ``(a, b)`` of a ``CalibratedClassifierCV`` fitted with
+    ``ensemble=False`` over a linear model: ``p = expit(-(a * (x @ w + intercept) + b))``."""
+    (calibrated,) = classifier.calibrated_classifiers_
+    (calibrator,) = calibrated.calibrators
+    estimator = calibrated.estimator
+    return (
+        np.asarray(estimator.coef_).ravel(),
+        float(np.ravel(estimator.intercept_)[0]),
+        (float(calibrator.a_), float(calibrator.b_)),
+    )

@@ -1,0 +1,215 @@
+"""``notalone train``, ``evaluate`` and ``score``: the classifier's command-line face."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from classifier.datasets import DEFAULT_SHARED_DATA
+
+model_path_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Model artifact to use (default: the shipped models/notalone-model.joblib).",
+)
+
+
+def _load_model(model_path: Path | None):
+    from classifier.model import ModelLoadError, RiskModel
+
+    try:
+        return RiskModel.load(model_path)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.option(
+    "--shared-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SHARED_DATA,
+    show_default=True,
+    help="The public datasets folder (../shared/data beside the project).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the artifact and model card (default: models/).",
+)
+@click.option(
+    "--extra",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Extra labelled JSONL in the scoring contract's format, e.g. exported parent feedback.",
+)
+@click.option(
+    "--limit-per-source",
+    type=int,
+    default=None,
+    help="Train on a small slice of each source (for quick checks and tests).",
+)
+@click.option(
+    "--chitchat",
+    "chitchat_conversations",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="How many chitchat-dataset conversations to use as benign chat.",
+)
+@click.option("--version", default=None, help="Version string for the model card (default: the date).")
+def train(
+    shared_data: Path,
+    out_dir: Path | None,
+    extra: tuple[Path, ...],
+    limit_per_source: int | None,
+    chitchat_conversations: int,
+    version: str | None,
+) -> None:
+    """Train the risk model on ../shared/data plus the project's corpus; write models/."""
+    from classifier.contract import ContractError, examples_from_requests, read_requests
+    from classifier.train import train as run_training
+
+    if not shared_data.is_dir():
+        raise click.ClickException(f"shared data folder not found: {shared_data}")
+    extra_examples = []
+    for path in extra:
+        with open(path, encoding="utf-8") as fh:
+            requests = []
+            for lineno, item in read_requests(fh):
+                if isinstance(item, ContractError):
+                    raise click.ClickException(f"{path} line {lineno}: {item}")
+                requests.append(item)
+        try:
+            extra_examples += examples_from_requests(requests, source=f"extra:{path.name}")
+        except ContractError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - started:6.1f}s] {message}", err=True)
+
+    card = run_training(
+        shared_data,
+        out_dir,
+        extra=extra_examples,
+        limit_per_source=limit_per_source,
+        chitchat_conversations=chitchat_conversations,
+        version=version,
+        progress=progress,
+    )
+    overall = card["metrics"]["overall"]
+    for label in ("scam", "grooming"):
+        if label in overall:
+            m = overall[label]
+            click.echo(
+                f"{label:9} precision {m['precision']:.3f}  recall {m['recall']:.3f}  f1 {m['f1']:.3f}"
+            )
+    far = overall["benign_false_alerts"]
+    click.echo(f"benign false-alert rate {far['rate']:.2%} ({far['false_alerts']}/{far['benign']})")
+
+
+@click.command()
+@click.option(
+    "--input",
+    "input_file",
+    type=click.File("r", encoding="utf-8"),
+    default="-",
+    help="JSON Lines to score (default: standard input).",
+)
+@click.option(
+    "--output",
+    "output_file",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Where to write one JSON line per input line (default: standard output).",
+)
+@model_path_option
+def score(input_file, output_file, model_path: Path | None) -> None:
+    """Score JSON Lines: {"id", "kind": "message"|"page"|"conversation", "text"|"html"|"messages"}.
+
+    Each output line: {"id", "scam", "grooming", "alert", "severity", "evidence"}. A bad input line is
+    reported on standard error with its line number, and the other lines are still scored.
+    """
+    from classifier.contract import score_stream
+
+    model = _load_model(model_path)
+    bad = score_stream(model, input_file, output_file, sys.stderr)
+    output_file.flush()
+    if bad:
+        click.echo(f"{bad} line(s) could not be scored (see above)", err=True)
+
+
+@click.command()
+@click.option(
+    "--data",
+    "data_file",
+    type=click.File("r", encoding="utf-8"),
+    required=True,
+    help='Labelled JSON Lines: the score input plus "label" (and optionally "lang").',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@model_path_option
+def evaluate(data_file, as_json: bool, model_path: Path | None) -> None:
+    """Precision, recall, F1 and PR-AUC per label (and per language), and the benign false-alert rate."""
+    from classifier.contract import ContractError, read_requests, score_request
+    from classifier.metrics import report
+
+    model = _load_model(model_path)
+    rows: list[tuple[str, str | None, object]] = []
+    for lineno, item in read_requests(data_file):
+        if isinstance(item, ContractError):
+            click.echo(f"line {lineno}: {item}", err=True)
+            continue
+        if item.label is None:
+            click.echo(f"line {lineno}: no 'label', skipped", err=True)
+            continue
+        rows.append((item.label, item.lang, score_request(model, item)))
+    if not rows:
+        raise click.ClickException("no labelled lines to evaluate")
+
+    def figures(subset):
+        return report(
+            [r[0] for r in subset],
+            [r[2].alert for r in subset],
+            {"scam": [r[2].scam for r in subset], "grooming": [r[2].grooming for r in subset]},
+        )
+
+    result = {"model_version": model.version, "overall": figures(rows)}
+    by_lang: dict[str, list] = defaultdict(list)
+    for row in rows:
+        if row[1]:
+            by_lang[row[1]].append(row)
+    if by_lang:
+        result["per_language"] = {lang: figures(subset) for lang, subset in sorted(by_lang.items())}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"model {model.version}, {len(rows)} items")
+    sections = [("all", result["overall"])] + [
+        (lang, f) for lang, f in result.get("per_language", {}).items()
+    ]
+    click.echo(
+        f"{'set':6} {'label':9} {'n':>6} {'pos':>5} {'precision':>9} {'recall':>7} {'f1':>6} {'pr_auc':>7}"
+    )
+    for name, figs in sections:
+        for label in ("scam", "grooming"):
+            if label in figs:
+                m = figs[label]
+                pr_auc = f"{m['pr_auc']:.3f}" if "pr_auc" in m else "-"
+                click.echo(
+                    f"{name:6} {label:9} {m['n']:6} {m['positives']:5} {m['precision']:9.3f} "
+                    f"{m['recall']:7.3f} {m['f1']:6.3f} {pr_auc:>7}"
+                )
+        far = figs["benign_false_alerts"]
+        click.echo(
+            f"{name:6} benign false-alert rate {far['rate']:.2%} ({far['false_alerts']}/{far['benign']})"
+        )

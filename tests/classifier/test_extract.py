@@ -1,0 +1,56 @@
+"""Visible-text extraction: what a child reads, not scripts, styles or hidden elements."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier.extract import extract_visible_text
+
+PAGE = """<!doctype html><html lang="en"><head><title>Claim your prize</title>
+<style>.x { color: red }</style><script>var secret = "script text";</script></head>
+<body><h1>Congratulations!</h1>
+<p style="display: none">hidden by style</p><div hidden>hidden attribute</div>
+<span aria-hidden="true">aria hidden</span><noscript>enable javascript</noscript>
+<p>Enter your <b>password</b> to <a href="https://login.example/x">claim it here</a>.</p>
+</body></html>"""
+
+
+def test_keeps_title_body_and_link_text():
+    page = extract_visible_text(PAGE)
+    assert page.title == "Claim your prize"
+    assert "Congratulations!" in page.text
+    assert "claim it here" in page.text
+    assert "password" in page.text
+    assert page.links == ("https://login.example/x",)
+
+
+def test_skips_script_style_and_hidden_elements():
+    text = extract_visible_text(PAGE).text
+    for hidden in (
+        "script text",
+        "color: red",
+        "hidden by style",
+        "hidden attribute",
+        "aria hidden",
+        "enable javascript",
+    ):
+        assert hidden not in text
+
+
+def test_malformed_markup_is_repaired_not_fatal():
+    page = extract_visible_text("<div><p>unclosed <b>bold <<<>>> text</div></span></html><title>x")
+    assert "unclosed" in page.text and "text" in page.text
+
+
+def test_vietnamese_text_survives():
+    page = extract_visible_text("<title>Nhận quà</title><p>Đăng nhập để nhận kim cương</p>")
+    assert page.title == "Nhận quà"
+    assert page.text == "Đăng nhập để nhận kim cương"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=2000))
+def test_any_input_yields_text_without_raising(html):
+    page = extract_visible_text(html)
+    assert isinstance(page.text, str) and isinstance(page.title, str)

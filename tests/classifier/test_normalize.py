@@ -1,0 +1,112 @@
+"""Normalisation: English and Vietnamese alike, with or without diacritics, teen-code and leetspeak."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from classifier.folding import fold
+from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
+
+
+@pytest.mark.parametrize(
+    "with_marks, without",
+    [
+        ("Không được nói với bố mẹ", "khong duoc noi voi bo me"),
+        ("ĐĂNG NHẬP để nhận quà", "dang nhap de nhan qua"),
+        ("Tài khoản của bạn sẽ bị khóa", "tai khoan cua ban se bi khoa"),
+    ],
+)
+def test_vietnamese_with_and_without_diacritics_normalise_alike(with_marks, without):
+    assert normalize(with_marks) == normalize(without)
+
+
+@pytest.mark.parametrize(
+    "teen, full",
+    [
+        ("ko bn oi", "khong ban oi"),
+        ("ib mk nhe", "inbox minh nhe"),
+        ("gui stk di", "gui so tai khoan di"),
+        ("dc ko z", "duoc khong vay"),
+        ("ck cho a nha", "chuyen khoan cho anh nhe"),
+    ],
+)
+def test_vietnamese_teencode_expands(teen, full):
+    assert normalize(teen, "vi") == full
+
+
+def test_english_chat_speak_and_leetspeak():
+    assert normalize("how old r u? send a pic plz", "en") == "how old are you? send a picture please"
+    assert "free robux" in normalize("FR33 R0BUX 4 u", "en")
+
+
+def test_unicode_compatibility_forms_fold():
+    assert normalize("ＦＲＥＥ ｒｏｂｕｘ") == "free robux"  # full-width letters
+
+
+@pytest.mark.parametrize(
+    "text, token",
+    [
+        ("visit https://robux-gift.xyz/claim?id=1", "urltok"),
+        ("or roblox-rewards.com now", "urltok"),
+        ("mail admin@evil.example.com", "emailtok"),
+        ("goi 0912 345 678 nhe", "phonetok"),
+        ("call +1 (555) 123-4567", "phonetok"),
+        ("chuyen 2tr ngay", "moneytok"),
+        ("send $50 now", "moneytok"),
+        ("nạp 500k kim cương", "moneytok"),
+        ("stk 19034567890123", "accttok"),
+        ("your code is 482913", "numtok"),
+    ],
+)
+def test_urls_phones_money_and_accounts_become_tokens(text, token):
+    assert token in normalize(text).split()
+
+
+def test_urls_keep_their_words_for_the_model():
+    assert "robux" in normalize("go to free-robux.gg/claim").split()
+
+
+def test_ordinary_numbers_and_ordinals_are_not_leetspeak():
+    assert normalize("see you at 10pm on the 2nd", "en") == "see you at 10pm on the 2nd"
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("Mai đi học nhớ mang vở toán nha", "vi"),
+        ("mai di hoc nho mang vo toan nha", "vi"),
+        ("ko bn oi toi nay choi game ko", "vi"),
+        ("see you at practice tomorrow", "en"),
+        ("how old r u lol", "en"),
+    ],
+)
+def test_language_detection(text, lang):
+    assert detect_lang(text) == lang
+
+
+@pytest.mark.parametrize(
+    "phrase, text, lang, found",
+    [
+        ("free robux", "Get FR33 R0BUX now", "en", "FR33 R0BUX"),
+        ("so tai khoan", "gửi stk đi em", "vi", "stk"),
+        ("khong duoc", "KHÔNG được nói đâu", "vi", "KHÔNG được"),
+        ("send me a picture", "send me a pic", "en", "send me a pic"),
+    ],
+)
+def test_evidence_pattern_finds_the_words_as_typed(phrase, text, lang, found):
+    match = evidence_pattern(phrase, lang).search(fold_keep_length(text))
+    assert match is not None
+    assert text[match.start() : match.end()] == found
+
+
+@given(st.text(max_size=300))
+def test_normalize_never_raises_and_folding_keeps_length(text):
+    normalize(text)
+    assert len(fold_keep_length(text)) == len(text)
+
+
+@given(st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạấầẩẫậéèẻẽẹíìỉĩịóòỏõọúùủũụýỳỷỹỵ ", max_size=80))
+def test_fold_removes_every_vietnamese_mark(text):
+    assert fold(text).isascii()
