@@ -39,22 +39,28 @@ class FlowContext:
 
 
 class AlertGate:
-    """One alert per (child, subject, category) unless the severity rises or an hour has passed."""
+    """One alert per (child, subject, category), again only when it escalates: the severity rises, a
+    grooming stage not alerted before appears, or an hour has passed."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._seen: OrderedDict[tuple[str, str, str], tuple[int, float]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, str], tuple[int, frozenset[str], float]] = OrderedDict()
         self._lock = threading.Lock()
         self.capacity = capacity
 
-    def admit(self, child: str, subject: str, category: str, severity: str, now: float | None = None) -> bool:
+    def admit(self, child: str, subject: str, category: str, severity: str,
+              stages: Sequence[str] = (), now: float | None = None) -> bool:
         now = now or time.time()
         rank = SEVERITY_RANK.get(severity, 0)
         key = (child, subject, category)
         with self._lock:
             previous = self._seen.get(key)
-            if previous is not None and previous[0] >= rank and now - previous[1] < REALERT_AFTER_S:
-                return False
-            self._seen[key] = (rank, now)
+            if previous is not None:
+                old_rank, old_stages, when = previous
+                escalated = rank > old_rank or not set(stages) <= old_stages
+                if not escalated and now - when < REALERT_AFTER_S:
+                    return False
+                rank, stages = max(rank, old_rank), (*stages, *old_stages)
+            self._seen[key] = (rank, frozenset(stages), now)
             self._seen.move_to_end(key)
             while len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
@@ -155,7 +161,7 @@ class Analysis:
         if not score.alert or score.alert not in ("scam", "grooming"):
             return None
         severity = score.severity or "low"
-        if not self.gate.admit(ctx.child, subject, score.alert, severity):
+        if not self.gate.admit(ctx.child, subject, score.alert, severity, tuple(score.stages)):
             return None
         scorer = self._scorer()
         return store.add(Alert(

@@ -9,6 +9,7 @@ decided) go into their own queue so that a burst of pages cannot crowd them out.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ T = TypeVar("T")
 StoreTask = Callable[[AlertStore], None]
 
 WRITE_QUEUE_LIMIT = 10_000
+STORE_OPEN_ATTEMPTS = 10
 
 
 class DropOldestQueue(Generic[T]):
@@ -130,8 +132,20 @@ class BackgroundWorker:
             self._busy = item is not None
             return item
 
+    def _open_store(self) -> AlertStore:
+        """Open the store, retrying a few times: the dashboard may be creating the same database right now."""
+        for attempt in range(STORE_OPEN_ATTEMPTS):
+            try:
+                return AlertStore(self.database)
+            except sqlite3.OperationalError as e:
+                if attempt == STORE_OPEN_ATTEMPTS - 1:
+                    raise
+                log.warning("NotAlone: opening %s failed (%s), retrying", self.database, e)
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def _run(self) -> None:
-        store = AlertStore(self.database)
+        store = self._open_store()
         try:
             if self._on_start:
                 self._call(store, "start", self._on_start)

@@ -1,97 +1,16 @@
-"""Fixtures for the addon's unit tests: the addon in a mitmproxy test context over a real SQLite store.
-
-The model is a small stand-in with the classifier's API (classifier/API.md), so that these tests pin the
-addon's behaviour, not the trained model's thresholds; the end-to-end tests use the real model.
-"""
+"""Fixtures for the addon's unit tests: the addon in a mitmproxy test context over a real SQLite store."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from addon_fakes import FakeModel, Proxy
 from mitmproxy.test import taddons
 
 from alert_store import AlertStore
-from classifier.records import ChatMessage, Score
 from proxy_addon.addon import NotAlone
-
-SCAM_PHRASE = "gift card"
-GROOMING_PHRASE = "our secret"
-
-
-class FakeModel:
-    """Flags "gift card" as a scam and "our secret" in a conversation as grooming; counts its calls."""
-
-    version = "test-1"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def _count(self) -> None:
-        with self._lock:
-            self.calls += 1
-
-    def _score(self, text: str, title: str = "") -> Score:
-        if SCAM_PHRASE in text.lower():
-            at = text.lower().index(SCAM_PHRASE)
-            return Score(scam=0.97, grooming=0.01, alert="scam", severity="high", evidence=(SCAM_PHRASE,),
-                         snippet=text[max(0, at - 100): at + 100], lang="en", title=title)
-        return Score(scam=0.02, grooming=0.01, lang="en", title=title)
-
-    def score_page(self, html: str, url: str = "") -> Score:
-        self._count()
-        title = html.split("<title>", 1)[1].split("</title>", 1)[0] if "<title>" in html else ""
-        return self._score(html, title)
-
-    def score_message(self, text: str) -> Score:
-        self._count()
-        return self._score(text)
-
-    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
-        self._count()
-        for m in messages:
-            if GROOMING_PHRASE in m.text.lower():
-                return Score(scam=0.05, grooming=0.91, alert="grooming", severity="medium",
-                             evidence=(GROOMING_PHRASE,), snippet=m.text, stages=("secrecy",))
-        return Score(scam=0.01, grooming=0.02)
-
-
-class RaisingModel(FakeModel):
-    def score_page(self, html: str, url: str = "") -> Score:
-        raise RuntimeError("model exploded")
-
-    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
-        raise RuntimeError("model exploded")
-
-
-@dataclass
-class Proxy:
-    addon: NotAlone
-    tctx: taddons.context
-    store: AlertStore
-    model: FakeModel
-
-    def settle(self) -> None:
-        assert self.addon.wait_idle(20), "the worker did not finish its queue"
-
-    def refresh(self) -> None:
-        """Make the worker read the parent's settings now instead of within notalone_refresh seconds."""
-        assert self.addon.worker is not None
-        self.addon.worker.submit_write("tick", self.addon._refresh)
-        self.settle()
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from addon_fakes import FakeModel, Proxy, RaisingModel
 from mitmproxy import exceptions, http
 from mitmproxy.proxy import context as proxy_context
 from mitmproxy.proxy import mode_specs
@@ -16,8 +17,6 @@ from mitmproxy.websocket import WebSocketMessage
 from proxy_addon import addon as addon_module
 from proxy_addon import scoring
 from proxy_addon.interstitial import CHOICE_PATH
-
-from .conftest import FakeModel, Proxy, RaisingModel
 
 SCAM_HTML = (
     "<html><head><title>You won!</title></head><body><p>Congratulations! Claim your prize now: "
