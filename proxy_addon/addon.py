@@ -339,7 +339,7 @@ class NotAlone:
             if kind is None or kind == "form" or self._too_big(response):
                 return
             text = response.get_text(strict=False)
-            if not text:
+            if not text or len(text) > self.settings.max_body:  # a small gzip body can inflate a lot
                 return
             identity = self._identify(flow)
             if kind == "html" and self.settings.mode in ("warn", "block"):
