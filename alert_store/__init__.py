@@ -3,6 +3,7 @@
 from alert_store.paths import DataDir, default_data_dir
 from alert_store.records import (
     CATEGORIES,
+    CHOICES,
     DIRECTIONS,
     SEVERITIES,
     Alert,
@@ -13,11 +14,13 @@ from alert_store.records import (
     Device,
     FeedbackItem,
     PurgeResult,
+    SettingKey,
 )
 from alert_store.store import AlertStore, StoreError
 
 __all__ = [
     "CATEGORIES",
+    "CHOICES",
     "DIRECTIONS",
     "SEVERITIES",
     "Alert",
@@ -30,6 +33,7 @@ __all__ = [
     "Device",
     "FeedbackItem",
     "PurgeResult",
+    "SettingKey",
     "StoreError",
     "default_data_dir",
 ]

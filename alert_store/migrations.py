@@ -98,6 +98,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_by_time_child_category ON alerts (created_at, child, category);
     CREATE INDEX alerts_by_child_category_reviewed ON alerts (child, category, reviewed, created_at DESC);
     """,
+    # 3: what a child chose on a warning page ("went_back", "continued", "told_parent").
+    """
+    CREATE TABLE choices (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL,
+        child TEXT NOT NULL,
+        device TEXT NOT NULL DEFAULT '',
+        url TEXT NOT NULL DEFAULT '',
+        choice TEXT NOT NULL CHECK (choice IN ('went_back', 'continued', 'told_parent'))
+    );
+    CREATE INDEX choices_by_alert ON choices (alert_id);
+    CREATE INDEX choices_by_time ON choices (created_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -107,18 +121,35 @@ class SchemaTooNewError(RuntimeError):
     """The database was written by a newer NotAlone than this one."""
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring ``conn``'s schema up to :data:`SCHEMA_VERSION`; return the version it was at before."""
+def _version(conn: sqlite3.Connection) -> int:
     (current,) = conn.execute("PRAGMA user_version").fetchone()
     if current > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"database schema version {current} is newer than this NotAlone understands ({SCHEMA_VERSION})"
         )
-    for version in range(current, SCHEMA_VERSION):
-        try:
-            conn.executescript(f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;")
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
     return current
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn``'s schema up to :data:`SCHEMA_VERSION`; return the version it was at before.
+
+    Safe when several processes open a new database at once: each step runs in a write transaction
+    (``BEGIN IMMEDIATE``) that re-reads the version, so a step another process already applied is skipped.
+    """
+    before = _version(conn)
+    while _version(conn) < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = _version(conn)
+            if version < SCHEMA_VERSION:
+                # executescript() would commit first; run the statements one by one inside our transaction.
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return before

@@ -9,6 +9,25 @@ SEVERITIES = ("low", "medium", "high")
 DIRECTIONS = ("incoming", "outgoing")
 SOURCES = ("model", "child")
 SNIPPET_MAX_CHARS = 500
+CHOICES = ("went_back", "continued", "told_parent")
+
+
+class SettingKey:
+    """Keys of the settings a parent changes in the dashboard (stored in the database, read by the proxy;
+    they override config.toml at run time). One list, so that writer and reader cannot drift apart."""
+
+    MODE = "proxy.mode"  # "monitor" | "warn" | "block"
+    ALLOWED_CLIENTS = "proxy.allowed_clients"  # list of CIDR strings
+    IGNORE_HOSTS = "proxy.ignore_hosts"  # list of host names, "*." wildcards allowed
+    THRESHOLD_SCAM = "thresholds.scam"  # probability 0.05-0.99 overriding the model's own threshold
+    THRESHOLD_GROOMING = "thresholds.grooming"
+    RETENTION_DAYS = "retention.days"  # int
+    PROXY_STATUS = "status.proxy"  # written by the proxy: {"scoring": "on"|"off", "reason", "mode", ...}
+    HELPLINE = "help.helpline"  # the child helpline shown on the help page
+
+    @staticmethod
+    def threshold(risk: str) -> str:
+        return f"thresholds.{risk}"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from alert_store.migrations import migrate
 from alert_store.records import (
     CATEGORIES,
+    CHOICES,
     DIRECTIONS,
     SEVERITIES,
     SNIPPET_MAX_CHARS,
@@ -72,12 +73,24 @@ class AlertStore:
         self._conn = sqlite3.connect(self.path, timeout=timeout_ms / 1000, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal()
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA foreign_keys = ON")
         migrate(self._conn)
         with contextlib.suppress(OSError):  # a file we do not own: leave its mode alone
             self.path.chmod(0o600)
+
+    def _enable_wal(self, attempts: int = 100) -> None:
+        # Switching a new file to WAL needs an exclusive lock that SQLite does not wait for with the busy
+        # timeout, so several processes opening a new database at once retry here.
+        for attempt in range(attempts):
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -204,6 +217,27 @@ class AlertStore:
             (child, around - window_s, around + window_s, limit),
         ).fetchall()
         return [_alert_from_row(r) for r in rows]
+
+    def record_choice(
+        self, *, child: str, choice: str, alert_id: int | None = None, device: str = "", url: str = ""
+    ) -> int:
+        """Record what a child chose on a warning page (``went_back``, ``continued``, ``told_parent``)."""
+        _check(choice, CHOICES, "choice")
+        if alert_id is not None and self.get(alert_id) is None:
+            alert_id = None  # purged or deleted meanwhile: keep the choice, drop the link
+        cur = self._conn.execute(
+            "INSERT INTO choices (created_at, alert_id, child, device, url, choice)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), alert_id, child, device, strip_query(url), choice),
+        )
+        return int(cur.lastrowid)
+
+    def choices_for(self, alert_id: int) -> list[str]:
+        """The choices recorded for an alert, oldest first."""
+        rows = self._conn.execute(
+            "SELECT choice FROM choices WHERE alert_id = ? ORDER BY id", (alert_id,)
+        ).fetchall()
+        return [r["choice"] for r in rows]
 
     # -- conversation windows -------------------------------------------------------------------------
     def append_turn(self, conversation_key: str, turn: ChatTurn, keep_last: int = 30) -> list[ChatTurn]:
@@ -362,6 +396,11 @@ class AlertStore:
                 blind_spots=self._conn.execute(
                     "DELETE FROM blind_spots WHERE last_seen < ?", (cutoff,)
                 ).rowcount,
+                extra={
+                    "choices": self._conn.execute(
+                        "DELETE FROM choices WHERE created_at < ?", (cutoff,)
+                    ).rowcount
+                },
             )
             self._conn.execute("COMMIT")
         except BaseException:

@@ -191,3 +191,28 @@ def test_old_databases_are_migrated_in_place(tmp_path):
     with AlertStore(path) as upgraded:
         assert upgraded._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert upgraded.list()[0].snippet == "kept"
+
+
+def test_choices_on_warning_pages_are_kept_with_their_alert(store):
+    alert_id = store.add(make_alert())
+    store.record_choice(child="An", choice="went_back", alert_id=alert_id, url="https://x.example/a?t=1")
+    store.record_choice(child="An", choice="told_parent", alert_id=alert_id)
+    assert store.choices_for(alert_id) == ["went_back", "told_parent"]
+    with pytest.raises(StoreError, match="'jumped'"):
+        store.record_choice(child="An", choice="jumped")
+    orphan = store.record_choice(child="An", choice="continued", alert_id=999_999)
+    assert orphan > 0
+
+
+def _open_store(path: str) -> int:
+    with AlertStore(path) as s:
+        return s._conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = str(tmp_path / "race.db")
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        versions = list(pool.map(_open_store, [path] * 8))
+    assert versions == [SCHEMA_VERSION] * 8
