@@ -13,50 +13,80 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alert_store import default_data_dir
+from alert_store import DataDir, default_data_dir
+from notalone.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from flask import Flask
 
 
-def _app(data_dir: Path | None) -> Flask:
+def _settings(data_dir: Path | None, config_file: Path | None) -> tuple[Path, Config]:
+    """The data directory and NotAlone's settings (config.toml < NOTALONE_* environment variables)."""
+    root = data_dir or default_data_dir()
+    try:
+        return root, load_config(config_file or DataDir(root).config_file)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
     from parent_ui import create_app
 
-    return create_app({"DATA_DIR": str(data_dir or default_data_dir())})
+    root, config = _settings(data_dir, config_file)
+    # parent_ui reads config.toml's [dashboard] table itself; passing the loaded values here adds the
+    # environment variables and the keys of other sections the dashboard shows (ports, helpline).
+    return create_app({
+        "DATA_DIR": str(root),
+        "PAGE_SIZE": config.dashboard.page_size,
+        "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
+        "LOGIN_WINDOW_S": config.dashboard.login_window_s,
+        "PROXY_PORT": config.proxy.port,
+        "WIREGUARD_PORT": config.proxy.wireguard_port,
+        "HELPLINE": config.help.helpline,
+    })
 
 
 @click.group("dashboard", invoke_without_command=True)
 @click.option(
     "--host",
-    default="0.0.0.0",
-    show_default=True,
-    help="Address to listen on; 0.0.0.0 lets phones and laptops on the home network in.",
+    default=None,
+    help="Address to listen on (default: dashboard.host of config.toml, 0.0.0.0: phones and laptops on "
+    "the home network can reach it).",
 )
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=None, type=click.IntRange(1, 65535),
+              help="Port (default: dashboard.port of config.toml, 8000).")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
 )
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Settings file (default: config.toml in the data directory).")
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Request threads (default: dashboard.threads of config.toml, 4).")
 @click.pass_context
-def dashboard(ctx: click.Context, host: str, port: int, data_dir: Path | None, threads: int) -> None:
+def dashboard(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None,
+              config_file: Path | None, threads: int | None) -> None:
     """Serve the parent dashboard (or run one of its admin tasks)."""
-    ctx.obj = data_dir
+    ctx.obj = (data_dir, config_file)
     if ctx.invoked_subcommand is not None:
         return
     from waitress import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = _app(data_dir)
+    _root, config = _settings(data_dir, config_file)
+    host = config.dashboard.host if host is None else host
+    port = config.dashboard.port if port is None else port
+    threads = config.dashboard.threads if threads is None else threads
+    app = _app(data_dir, config_file)
     click.echo(f"NotAlone dashboard on http://{host}:{port}/ (data in {app.config['DATA_DIR']})")
     serve(app, host=host, port=port, threads=threads, ident="NotAlone")
 
 
 def _run_app_command(ctx: click.Context, name: str, args: list[str]) -> None:
     """Run one of the app's own click commands (``parent_ui.commands``) inside its app context."""
-    app = _app(ctx.obj)
+    app = _app(*ctx.obj)
     command = app.cli.get_command(ctx, name)
     assert command is not None, f"parent_ui registers no {name!r} command"
     with app.app_context():

@@ -1,0 +1,233 @@
+"""Run NotAlone's parts as child processes: restart a crashed one with backoff, stop all of them cleanly.
+
+Each part runs in its own process group, so a Ctrl-C in the terminal reaches only the supervisor, which
+then stops the parts in order: SIGTERM, a grace period for them to finish their work (the proxy writes its
+queued alerts), then SIGKILL for any part still running. Their output is read line by line and logged
+as events of the part, so the whole system writes one structured log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+
+log = logging.getLogger("notalone.up")
+
+_LEVEL_WORDS = (("critical", logging.CRITICAL), ("error", logging.ERROR), ("warn", logging.WARNING),
+                ("debug", logging.DEBUG))
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """How to run one part: its command, extra environment, and how to tell it is serving.
+
+    ``ready`` gets the wall-clock time the part was (re)started, to tell fresh signs of life from old ones.
+    """
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready: Callable[[float], bool] = lambda started_at: True
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Restart delays: ``first_s``, doubled per quick failure up to ``max_s``.
+
+    A part that ran ``healthy_after_s`` or longer starts again from ``first_s``. ``give_up_after`` quick
+    failures in a row (a port taken, a broken install) end the supervisor with an error instead of
+    retrying for ever, so that a parent at the terminal, or systemd, sees the cause.
+    """
+
+    first_s: float = 1.0
+    max_s: float = 60.0
+    healthy_after_s: float = 30.0
+    give_up_after: int = 5
+
+    def delay(self, quick_failures: int) -> float:
+        return min(self.max_s, self.first_s * 2 ** max(0, quick_failures - 1))
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    interval_s: float
+    run: Callable[[], None]
+
+
+@dataclass
+class _Running:
+    spec: PartSpec
+    process: subprocess.Popen[bytes] | None = None
+    reader: threading.Thread | None = None
+    started_at: float = 0.0
+    started_wall: float = 0.0
+    ready: bool = False
+    quick_failures: int = 0
+    restart_at: float | None = None
+    restarts: int = 0
+
+
+class Supervisor:
+    """Start every part, keep them running, stop them on SIGINT/SIGTERM. ``run()`` returns an exit code."""
+
+    def __init__(
+        self,
+        parts: Sequence[PartSpec],
+        *,
+        backoff: Backoff | None = None,
+        stop_timeout_s: float = 30.0,
+        tasks: Sequence[PeriodicTask] = (),
+        on_ready: Callable[[], None] | None = None,
+        poll_s: float = 0.25,
+    ) -> None:
+        self._parts = [_Running(spec) for spec in parts]
+        self._backoff = backoff or Backoff()
+        self._stop_timeout_s = stop_timeout_s
+        self._tasks = list(tasks)
+        self._next_task_at = {task.name: 0.0 for task in self._tasks}
+        self._on_ready = on_ready
+        self._announced = False
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._signals = 0
+
+    # -- signals ------------------------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals += 1
+        if self._signals > 1:  # a second Ctrl-C: the parent does not want to wait
+            log.warning("second stop signal, killing the parts now", extra={"signal": signum})
+            for part in self._parts:
+                if part.process is not None and part.process.poll() is None:
+                    part.process.kill()
+        self._stop.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- the loop -----------------------------------------------------------------------------------------
+    def run(self) -> int:
+        exit_code = 0
+        try:
+            for part in self._parts:
+                self._start(part)
+            while not self._stop.wait(self._poll_s):
+                if not self._check_parts():
+                    exit_code = 1
+                    break
+                self._run_due_tasks()
+        finally:
+            self._stop_all()
+        return exit_code
+
+    def _check_parts(self) -> bool:
+        """Notice readiness, exits and due restarts; False when a part keeps failing and we give up."""
+        now = time.monotonic()
+        for part in self._parts:
+            process = part.process
+            if process is None:
+                if part.restart_at is not None and now >= part.restart_at:
+                    self._start(part)
+                continue
+            code = process.poll()
+            if code is None:
+                if not part.ready and part.spec.ready(part.started_wall):
+                    part.ready = True
+                    log.info("part ready", extra={"part": part.spec.name, "pid": process.pid,
+                                                  "seconds": round(now - part.started_at, 1)})
+                continue
+            ran_s = now - part.started_at
+            part.process = None
+            part.ready = False
+            part.quick_failures = part.quick_failures + 1 if ran_s < self._backoff.healthy_after_s else 1
+            if part.quick_failures >= self._backoff.give_up_after:
+                log.critical("part keeps failing, giving up", extra={
+                    "part": part.spec.name, "exit_code": code, "failures": part.quick_failures})
+                return False
+            delay = self._backoff.delay(part.quick_failures)
+            part.restart_at = now + delay
+            log.error("part exited, restarting", extra={
+                "part": part.spec.name, "exit_code": code, "ran_s": round(ran_s, 1),
+                "restart_in_s": delay, "restarts": part.restarts + 1})
+        if not self._announced and all(p.ready for p in self._parts):
+            self._announced = True
+            if self._on_ready is not None:
+                self._on_ready()
+        return True
+
+    def _run_due_tasks(self) -> None:
+        now = time.monotonic()
+        for task in self._tasks:
+            if now >= self._next_task_at[task.name]:
+                self._next_task_at[task.name] = now + task.interval_s
+                try:
+                    task.run()
+                except Exception:  # a failed housekeeping task must not stop the proxy; it runs again later
+                    log.exception("task failed", extra={"task": task.name})
+
+    # -- one part -----------------------------------------------------------------------------------------
+    def _start(self, part: _Running) -> None:
+        spec = part.spec
+        if part.started_at:
+            part.restarts += 1
+        part.restart_at = None
+        part.started_at = time.monotonic()
+        part.started_wall = time.time()
+        process = subprocess.Popen(
+            list(spec.argv),
+            env={**os.environ, **spec.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            process_group=0,  # Ctrl-C in the terminal goes to us; we stop the parts in order
+        )
+        part.process = process
+        part.reader = threading.Thread(target=_forward_output, args=(spec.name, process),
+                                       name=f"{spec.name}-output", daemon=True)
+        part.reader.start()
+        log.info("part started", extra={"part": spec.name, "pid": process.pid, "restarts": part.restarts})
+
+    def _stop_all(self) -> None:
+        running = [p for p in self._parts if p.process is not None and p.process.poll() is None]
+        for part in running:
+            assert part.process is not None
+            log.info("stopping part", extra={"part": part.spec.name, "pid": part.process.pid})
+            part.process.terminate()
+        deadline = time.monotonic() + self._stop_timeout_s
+        for part in running:
+            assert part.process is not None
+            try:
+                code = part.process.wait(max(0.0, deadline - time.monotonic()))
+                log.info("part stopped", extra={"part": part.spec.name, "exit_code": code})
+            except subprocess.TimeoutExpired:
+                log.error("part did not stop in time, killing it", extra={
+                    "part": part.spec.name, "timeout_s": self._stop_timeout_s})
+                part.process.kill()
+                part.process.wait()
+        for part in self._parts:
+            if part.reader is not None:
+                part.reader.join(5)
+
+
+def _forward_output(name: str, process: subprocess.Popen[bytes]) -> None:
+    """Log each line the part prints as an event of that part, at the level the line itself mentions."""
+    logger = logging.getLogger(f"notalone.{name}")
+    assert process.stdout is not None
+    for raw in process.stdout:
+        line = raw.decode("utf-8", errors="replace").rstrip()
+        if not line:
+            continue
+        head = line[:40].lower()
+        level = next((lvl for word, lvl in _LEVEL_WORDS if word in head), logging.INFO)
+        logger.log(level, line)
