@@ -39,6 +39,8 @@ from proxy_addon.interstitial import (
     render_went_back,
 )
 from proxy_addon.options import DEFAULT_MAX_BODY, MODES, WORKERS, Settings
+from proxy_addon.policy import AlertPolicy
+from proxy_addon.retention import RetentionPurge
 from proxy_addon.worker import BackgroundWorker
 
 log = logging.getLogger("notalone")
@@ -59,6 +61,8 @@ class NotAlone:
         self.job_scorer: scoring.CachedScorer | None = None  # the worker's: a thread or a process
         self.children = ChildMap()
         self.analysis = Analysis(lambda: self.job_scorer)
+        self.retention = RetentionPurge()
+        self._model_thresholds: dict[str, Any] = {}
         self.signer = ChoiceSigner()
         self.allowances = Allowances()
         self._touched: dict[str, float] = {}
@@ -178,6 +182,8 @@ class NotAlone:
             return
         local = scoring.CachedScorer(scoring.InProcessScorer(model))
         self.scorer = local
+        self._model_thresholds = dict(getattr(model, "thresholds", {}) or {})
+        self._refresh(store)
         if options.worker == "process":
             remote = scoring.ProcessPoolScorer(options.model, model.version)
             self.job_scorer = scoring.CachedScorer(remote, local.cache)
@@ -207,11 +213,18 @@ class NotAlone:
         for problem in problems:
             self._log_once("settings", ValueError(problem))
         mode = self.settings.mode
+        children = store.children()
         self.children = ChildMap(
             options.default_child,
             {d.device: d.child for d in store.devices() if d.child},
-            frozenset(store.children()),
+            frozenset(children),
         )
+        self.analysis.policy = AlertPolicy(
+            thresholds=self._model_thresholds,
+            overrides=dict(self.settings.threshold_overrides),
+            sensitivity={name: dict(c.get("sensitivity") or {}) for name, c in children.items()},
+        )
+        self.retention.maybe_purge(store, self.settings.retention_days)
         if mode != previous_mode and isinstance(parent.get("status.proxy"), dict):
             status = parent["status.proxy"]
             self._write_status(

@@ -17,6 +17,7 @@ from alert_store import Alert, AlertStore, ChatTurn
 from classifier.records import ChatMessage, Score
 from proxy_addon import chat_text
 from proxy_addon.conversation import conversation_key
+from proxy_addon.policy import AlertPolicy
 from proxy_addon.scoring import CONVERSATION, PAGE, TEXT, CachedScorer, ScoreRequest
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -102,6 +103,8 @@ class Analysis:
 
     def __init__(self, scorer: Callable[[], CachedScorer | None]) -> None:
         self._scorer = scorer
+        # Replaced by the addon whenever the model loads or the parent changes thresholds or sensitivity.
+        self.policy = AlertPolicy()
         self.gate = AlertGate()
         self.recent = RecentTurns()
 
@@ -157,19 +160,20 @@ class Analysis:
     # -- alerts -----------------------------------------------------------------------------------------
     def record(self, store: AlertStore, ctx: FlowContext, score: Score, *, direction: str, subject: str,
                text: str = "", conversation: str = "") -> int | None:
-        """Write an alert for ``score`` if it calls for one and the gate lets it through."""
-        if not score.alert or score.alert not in ("scam", "grooming"):
+        """Write an alert if the policy calls for one for this child and the gate lets it through."""
+        decision = self.policy.decide(score, ctx.child)
+        if decision is None:
             return None
-        severity = score.severity or "low"
-        if not self.gate.admit(ctx.child, subject, score.alert, severity, tuple(score.stages)):
+        severity = decision.severity
+        if not self.gate.admit(ctx.child, subject, decision.category, severity, tuple(score.stages)):
             return None
         scorer = self._scorer()
         return store.add(Alert(
             child=ctx.child,
             device=ctx.device,
-            category=score.alert,
+            category=decision.category,
             severity=severity,
-            probability=probability_of(score, score.alert),
+            probability=decision.probability,
             snippet=(score.snippet or text)[:500],
             direction=direction,
             url=ctx.url,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from alert_store import SettingKey
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.identity import DEFAULT_CHILD
 
@@ -13,6 +14,7 @@ MODES = ("monitor", "warn", "block")
 WORKERS = ("thread", "process")
 DEFAULT_MAX_BODY = 2 * 1024 * 1024  # like e2guardian's default
 DEFAULT_RANGES = HomeRanges.from_specs(DEFAULT_HOME_RANGES)
+DEFAULT_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Settings:
     worker: str = "process"
     queue_size: int = 256
     refresh_s: int = 3
+    threshold_overrides: tuple[tuple[str, float], ...] = ()
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def ignores(self, host: str) -> bool:
         """True when the parent chose not to read ``host`` (or any of its subdomains)."""
@@ -37,18 +41,46 @@ class Settings:
         return any(host == p or host.endswith("." + p) for p in self.ignore_hosts)
 
     def with_parent_settings(self, parent: dict[str, Any]) -> tuple[Settings, list[str]]:
-        """Overlay the dashboard's ``mode``, ``ignore_hosts`` and ``allowed_ranges``; return the new
-        snapshot and the problems found (a bad value keeps the option's value)."""
+        """Overlay what the parent chose in the dashboard (mode, allowed clients, hosts never read, alert
+        thresholds, retention); return the new snapshot and the problems found (a bad value keeps the
+        option's value)."""
         problems: list[str] = []
-        mode = parent.get("mode", self.mode)
+        mode = parent.get(SettingKey.MODE, self.mode)
         if mode not in MODES:
-            problems.append(f"mode must be one of {MODES}, not {mode!r}")
+            problems.append(f"{SettingKey.MODE} must be one of {MODES}, not {mode!r}")
             mode = self.mode
         ranges = self.home_ranges
-        if parent.get("allowed_ranges"):
+        if parent.get(SettingKey.ALLOWED_CLIENTS):
             try:
-                ranges = HomeRanges.from_specs(list(parent["allowed_ranges"]))
+                ranges = HomeRanges.from_specs(list(parent[SettingKey.ALLOWED_CLIENTS]))
             except (RangeError, TypeError) as e:
-                problems.append(f"allowed_ranges: {e}")
-        ignore = frozenset(str(h).lower().strip() for h in parent.get("ignore_hosts") or () if str(h).strip())
-        return replace(self, mode=mode, home_ranges=ranges, ignore_hosts=ignore), problems
+                problems.append(f"{SettingKey.ALLOWED_CLIENTS}: {e}")
+        ignore = self.ignore_hosts | frozenset(
+            str(h).lower().strip().removeprefix("*.")
+            for h in parent.get(SettingKey.IGNORE_HOSTS) or ()
+            if str(h).strip()
+        )
+        overrides = []
+        for risk in ("scam", "grooming"):
+            value = parent.get(SettingKey.threshold(risk))
+            if value is None:
+                continue
+            if isinstance(value, (int, float)) and 0.0 < float(value) < 1.0:
+                overrides.append((risk, float(value)))
+            else:
+                problems.append(f"{SettingKey.threshold(risk)} must be a probability, not {value!r}")
+        retention = parent.get(SettingKey.RETENTION_DAYS, self.retention_days)
+        if not isinstance(retention, int) or retention < 1:
+            problems.append(f"{SettingKey.RETENTION_DAYS} must be a whole number >= 1, not {retention!r}")
+            retention = self.retention_days
+        return (
+            replace(
+                self,
+                mode=mode,
+                home_ranges=ranges,
+                ignore_hosts=ignore,
+                threshold_overrides=tuple(overrides),
+                retention_days=retention,
+            ),
+            problems,
+        )

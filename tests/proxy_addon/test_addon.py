@@ -14,6 +14,7 @@ from mitmproxy.test import taddons, tflow
 from mitmproxy.tls import TlsData
 from mitmproxy.websocket import WebSocketMessage
 
+from alert_store import SettingKey
 from proxy_addon import addon as addon_module
 from proxy_addon import scoring
 from proxy_addon.interstitial import CHOICE_PATH
@@ -106,7 +107,7 @@ def test_dashboard_traffic_is_never_read(make_proxy: Callable[..., Proxy]) -> No
 
 
 def test_hosts_the_parent_ignores_are_skipped(proxy: Proxy) -> None:
-    proxy.store.set_setting("ignore_hosts", ["example"])
+    proxy.store.set_setting(SettingKey.IGNORE_HOSTS, ["example"])
     proxy.refresh()
     proxy.addon.response(page_flow(SCAM_HTML, url="https://shop.example/"))
     proxy.settle()
@@ -166,7 +167,7 @@ def test_clients_outside_the_home_ranges_are_refused(proxy: Proxy) -> None:
 
 
 def test_parent_can_change_the_allowed_ranges(proxy: Proxy) -> None:
-    proxy.store.set_setting("allowed_ranges", ["192.168.7.0/24"])
+    proxy.store.set_setting(SettingKey.ALLOWED_CLIENTS, ["192.168.7.0/24"])
     proxy.refresh()
     client = tflow.tclient_conn()
     client.peername = ("192.168.1.20", 40000)
@@ -398,7 +399,7 @@ def test_interstitial_follows_the_browsers_language(make_proxy: Callable[..., Pr
 
 
 def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
-    proxy.store.set_setting("mode", "block")
+    proxy.store.set_setting(SettingKey.MODE, "block")
     proxy.refresh()
     flow = page_flow(SCAM_HTML)
     proxy.addon.response(flow)
