@@ -28,8 +28,9 @@ from proxy_addon import scoring
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.analysis import Analysis, FlowContext
 from proxy_addon.blind_spots import is_doh_request
-from proxy_addon.content import content_kind
+from proxy_addon.content import content_kind, valid_unicode
 from proxy_addon.identity import DEFAULT_CHILD, ChildMap, Identity, client_ip, device_id
+from proxy_addon.inflate import InflateError, inflated_size_within
 from proxy_addon.interstitial import (
     CHOICE_PATH,
     Allowances,
@@ -290,9 +291,23 @@ class NotAlone:
             host=request.pretty_host, path=request.path, app=app,
         )
 
-    def _too_big(self, message: http.Message) -> bool:
+    def _readable(self, message: http.Message) -> bool:
+        """False, and counted as ``skipped.<reason>``, for a body over the size limit, raw or inflated (a
+        gzip/brotli bomb is measured in bounded memory, never decoded whole), or one that does not decode."""
         assert self.settings is not None
-        return len(message.raw_content or b"") > self.settings.max_body
+        limit = self.settings.max_body
+        raw = message.raw_content or b""
+        if len(raw) > limit:
+            reason = "too_big"
+        else:
+            try:
+                if inflated_size_within(raw, message.headers.get("content-encoding", ""), limit):
+                    return True
+                reason = "inflates_too_big"
+            except InflateError:
+                reason = "undecodable"
+        self._write(f"skipped.{reason}", lambda s: s.increment(f"skipped.{reason}"))
+        return False
 
     # -- hooks ---------------------------------------------------------------------------------------------
     def client_connected(self, client: connection.Client) -> None:
@@ -329,7 +344,8 @@ class NotAlone:
                 self._write("blind_spot", lambda s: s.record_blind_spot("doh", host, device))
                 return
             kind = content_kind(flow.request.headers.get("content-type", ""))
-            if kind is None or kind == "html" or not flow.request.raw_content or self._too_big(flow.request):
+            if (kind is None or kind == "html" or not flow.request.raw_content
+                    or not self._readable(flow.request)):
                 return
             context = self._context(flow, identity, app=flow.request.pretty_host)
             if flow.request.multipart_form:
@@ -339,7 +355,8 @@ class NotAlone:
                 return
             body = flow.request.get_text(strict=False) or ""
             ctype = flow.request.headers.get("content-type", "").lower()
-            self._job("chat", lambda s: self.analysis.chat_body(s, context, body, ctype, "outgoing"))
+            self._job("chat", lambda s: self.analysis.chat_body(s, context, valid_unicode(body), ctype,
+                                                                    "outgoing"))
 
     def response(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("response"):
@@ -349,7 +366,7 @@ class NotAlone:
             if self._ignored(flow) or response.status_code in (204, 304) or response.status_code >= 400:
                 return
             kind = content_kind(response.headers.get("content-type", ""))
-            if kind is None or kind == "form" or self._too_big(response):
+            if kind is None or kind == "form" or not self._readable(response):
                 return
             text = response.get_text(strict=False)
             if not text or len(text) > self.settings.max_body:  # a small gzip body can inflate a lot
@@ -361,23 +378,32 @@ class NotAlone:
             if kind in ("html", "text"):
                 context = self._context(flow, identity)
                 is_html = kind == "html"
-                self._job("page", lambda s: self.analysis.page(s, context, text, is_html=is_html))
+                self._job("page", lambda s: self.analysis.page(s, context, valid_unicode(text),
+                                                               is_html=is_html))
             else:
                 context = self._context(flow, identity, app=flow.request.pretty_host)
                 ctype = response.headers.get("content-type", "").lower()
-                self._job("chat", lambda s: self.analysis.chat_body(s, context, text, ctype, "incoming"))
+                self._job("chat", lambda s: self.analysis.chat_body(s, context, valid_unicode(text), ctype,
+                                                                    "incoming"))
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("websocket_message"):
             if flow.websocket is None or self.settings is None or self._ignored(flow):
                 return
             message = flow.websocket.messages[-1]
-            if not message.is_text or len(message.content) > self.settings.max_body:
+            # mitmproxy keeps every message of a connection in the flow; a chat socket open for hours
+            # (or a few huge frames) would hold them all. Its WebSocket layer sends ``message`` itself
+            # after this hook, so keeping only the newest is safe and bounds the memory.
+            del flow.websocket.messages[:-1]
+            if not message.is_text:
+                return
+            if len(message.content) > self.settings.max_body:
+                self._write("skipped.too_big", lambda s: s.increment("skipped.too_big"))
                 return
             identity = self._identify(flow)
             context = self._context(flow, identity, app=flow.request.pretty_host)
             direction = "outgoing" if message.from_client else "incoming"
-            text = message.text
+            text = message.content.decode("utf-8", "replace")  # a text frame is not always UTF-8
             self._job("chat", lambda s: self.analysis.chat_body(s, context, text, "websocket", direction))
 
     # -- warn and block ------------------------------------------------------------------------------------
@@ -388,6 +414,7 @@ class NotAlone:
         url = flow.request.pretty_url
         if scorer is None or self.allowances.allows(identity.device, url):
             return
+        text = valid_unicode(text)
         score = scorer.score(scoring.ScoreRequest(scoring.PAGE, text, url))
         if not score.alert:
             return

@@ -15,3 +15,18 @@ def content_kind(content_type: str) -> str | None:
     if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return "form"
     return None
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD.
+
+    mitmproxy's ``get_text(strict=False)`` keeps undecodable bytes as surrogate escapes (a wrong or missing
+    charset, binary served as text); such a string cannot be hashed, stored or sent to the scoring process.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
