@@ -4,6 +4,7 @@ from alert_store.paths import DataDir, default_data_dir
 from alert_store.records import (
     CATEGORIES,
     CHOICES,
+    DEFAULT_ALLOWED_CLIENTS,
     DIRECTIONS,
     SEVERITIES,
     Alert,
@@ -21,6 +22,7 @@ from alert_store.store import AlertStore, StoreError
 __all__ = [
     "CATEGORIES",
     "CHOICES",
+    "DEFAULT_ALLOWED_CLIENTS",
     "DIRECTIONS",
     "SEVERITIES",
     "Alert",

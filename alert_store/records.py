@@ -12,6 +12,21 @@ SNIPPET_MAX_CHARS = 500
 CHOICES = ("went_back", "continued", "told_parent")
 
 
+# Clients allowed to use the proxy unless the parent narrows it: loopback, RFC 1918 private ranges,
+# carrier-grade NAT (mitmproxy's WireGuard and Tailscale-style VPNs), link-local, unique local IPv6.
+DEFAULT_ALLOWED_CLIENTS: tuple[str, ...] = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "fc00::/7",
+)
+
+
 class SettingKey:
     """Keys of the settings a parent changes in the dashboard (stored in the database, read by the proxy;
     they override config.toml at run time). One list, so that writer and reader cannot drift apart."""
@@ -19,7 +34,7 @@ class SettingKey:
     MODE = "proxy.mode"  # "monitor" | "warn" | "block"
     ALLOWED_CLIENTS = "proxy.allowed_clients"  # list of CIDR strings
     IGNORE_HOSTS = "proxy.ignore_hosts"  # list of host names, "*." wildcards allowed
-    THRESHOLD_SCAM = "thresholds.scam"  # probability 0.05-0.99 overriding the model's own threshold
+    THRESHOLD_SCAM = "thresholds.scam"  # 0.05-0.99 overriding the model's own threshold; None: the model's
     THRESHOLD_GROOMING = "thresholds.grooming"
     RETENTION_DAYS = "retention.days"  # int
     PROXY_STATUS = "status.proxy"  # written by the proxy: {"scoring": "on"|"off", "reason", "mode", ...}

@@ -86,19 +86,18 @@ def index() -> ResponseReturnValue:
     children = list(store.children())
     query = parse_query(request.args.to_dict(), children)
     size = current_app.config["PAGE_SIZE"]
+    # Unreviewed help requests stand above the list on every page; the list below leaves them out, so
+    # paging stays exact.
     pinned = []
-    if query.page == 1 and _shows_help_requests(query.where):
+    where = query.where
+    if _shows_help_requests(query.where):
         pinned = store.list(
-            replace(HELP_REQUESTS, child=query.where.child, since=query.where.since, until=query.where.until),
+            replace(HELP_REQUESTS, child=where.child, since=where.since, until=where.until),
             limit=PINNED_HELP_LIMIT,
         )
-    pinned_ids = {a.id for a in pinned}
-    total = store.count(query.where)
-    rows = [
-        a
-        for a in store.list(query.where, limit=size, offset=(query.page - 1) * size)
-        if a.id not in pinned_ids
-    ]
+        where = replace(where, pinned=False)
+    total = store.count(where)
+    rows = store.list(where, limit=size, offset=(query.page - 1) * size)
     pages = max(1, -(-total // size))
     return render_template(
         "alerts/index.html",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from alert_store import DEFAULT_ALLOWED_CLIENTS, SettingKey
 from parent_ui.db import get_db
 from parent_ui.i18n import gettext as _
 
@@ -24,13 +25,14 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 MODES = ("monitor", "warn", "block")
 DIGESTS = ("off", "daily", "weekly")
+# Thresholds default to None: the model's own, chosen on validation data (see models/model-card.json).
 DEFAULTS: dict[str, Any] = {
-    "proxy.mode": "monitor",
-    "thresholds.scam": 0.5,
-    "thresholds.grooming": 0.5,
-    "retention.days": 30,
-    "proxy.allowed_clients": ["192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "127.0.0.1/32"],
-    "proxy.ignore_hosts": [],
+    SettingKey.MODE: "monitor",
+    SettingKey.THRESHOLD_SCAM: None,
+    SettingKey.THRESHOLD_GROOMING: None,
+    SettingKey.RETENTION_DAYS: 30,
+    SettingKey.ALLOWED_CLIENTS: list(DEFAULT_ALLOWED_CLIENTS),
+    SettingKey.IGNORE_HOSTS: [],
     "notify.email": {"to": "", "smtp_host": "", "smtp_port": 587, "smtp_user": "", "starttls": True},
     "notify.webhook": "",
     "notify.digest": "daily",
@@ -61,7 +63,12 @@ def _lines(raw: str) -> list[str]:
     return [line.strip() for line in raw.replace(",", "\n").splitlines() if line.strip()]
 
 
-def _number(form: Form, key: str, raw: str, low: float, high: float, *, integer: bool = False) -> None:
+def _number(
+    form: Form, key: str, raw: str, low: float, high: float, *, integer: bool = False, optional: bool = False
+) -> None:
+    if optional and not raw.strip():
+        form.values[key] = None  # blank: back to the default
+        return
     try:
         value: float = int(raw) if integer else float(raw)
     except ValueError:
@@ -79,8 +86,9 @@ def parse_settings(data: dict[str, str]) -> Form:
         form.values["proxy.mode"] = mode
     else:
         form.errors["proxy.mode"] = _("Choose monitor, warn or block.")
-    _number(form, "thresholds.scam", data.get("threshold_scam", ""), 0.05, 0.99)
-    _number(form, "thresholds.grooming", data.get("threshold_grooming", ""), 0.05, 0.99)
+    for risk in ("scam", "grooming"):
+        raw = data.get(f"threshold_{risk}", "")
+        _number(form, SettingKey.threshold(risk), raw, 0.05, 0.99, optional=True)
     _number(form, "retention.days", data.get("retention_days", ""), 1, 3650, integer=True)
 
     networks = []

@@ -47,6 +47,7 @@ VI: dict[str, str] = {
     "Warn: show my child a warning page they can pass": "Cảnh báo: hiện trang cảnh báo, con vẫn có thể đi tiếp",
     "Block: stop the page and tell me": "Chặn: chặn trang và báo cho tôi",
     "Scam threshold (0.05 to 0.99)": "Ngưỡng lừa đảo (0,05 đến 0,99)",
+    "the model's own": "mặc định của mô hình",
     "Grooming threshold (0.05 to 0.99)": "Ngưỡng dụ dỗ (0,05 đến 0,99)",
     "Lower numbers warn sooner. Each child's sensitivity adjusts these.": "Số càng nhỏ thì cảnh báo càng sớm. Mức nhạy của từng con sẽ điều chỉnh các ngưỡng này.",
     "Network": "Mạng",

@@ -6,15 +6,11 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from alert_store import DEFAULT_ALLOWED_CLIENTS
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-DEFAULT_HOME_RANGES: tuple[str, ...] = (
-    "127.0.0.0/8", "::1/128",  # loopback
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918 private
-    "100.64.0.0/10",  # carrier-grade NAT, used by mitmproxy's WireGuard and Tailscale-style VPNs
-    "169.254.0.0/16", "fe80::/10",  # link-local
-    "fc00::/7",  # unique local IPv6
-)
+DEFAULT_HOME_RANGES: tuple[str, ...] = DEFAULT_ALLOWED_CLIENTS
 
 
 class RangeError(ValueError):

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dashboard_helpers import CHILDREN, PASSWORD, csrf_from, make_alert  # noqa: F401 (re-exported)
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from alert_store import Alert, AlertStore, DataDir
+from alert_store import AlertStore, DataDir
 from parent_ui import create_app
-
-PASSWORD = "correct horse battery"
-CHILDREN = ("An", "Binh")
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -88,18 +79,3 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
-
-
-def make_alert(**overrides: object) -> Alert:
-    values: dict = {
-        "child": "An",
-        "category": "scam",
-        "severity": "medium",
-        "probability": 0.8,
-        "snippet": "Claim your free Robux now, just enter your password",
-        "terms": ("free robux",),
-        "url": "https://scam.example/claim?token=secret",
-        "app": "web",
-    }
-    values.update(overrides)
-    return Alert(**values)

@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from conftest import csrf_from, make_alert
+from dashboard_helpers import csrf_from, make_alert
 
 from alert_store import AlertFilter
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, csrf_from
+from dashboard_helpers import PASSWORD, csrf_from
 from werkzeug.routing import Rule
 
 from parent_ui import PUBLIC_ENDPOINTS
@@ -81,7 +81,7 @@ def test_login_redirects_only_to_local_next(client, auth):
 
 
 def test_forms_without_csrf_token_are_refused(app, client, auth, store):
-    from conftest import make_alert
+    from dashboard_helpers import make_alert
 
     alert_id = store.add(make_alert())
     auth.login()
