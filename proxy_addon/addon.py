@@ -23,12 +23,14 @@ from typing import Any
 
 from mitmproxy import connection, exceptions, http, tls
 
-from alert_store import AlertStore, DataDir, default_data_dir
+from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
 from proxy_addon import scoring
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.analysis import Analysis, FlowContext
 from proxy_addon.blind_spots import is_doh_request
 from proxy_addon.content import content_kind, valid_unicode
+from proxy_addon.help_desk import HelpDesk
+from proxy_addon.help_page import helpline_number
 from proxy_addon.identity import DEFAULT_CHILD, ChildMap, Identity, client_ip, device_id
 from proxy_addon.inflate import InflateError, inflated_size_within
 from proxy_addon.interstitial import (
@@ -42,6 +44,7 @@ from proxy_addon.interstitial import (
 from proxy_addon.options import DEFAULT_MAX_BODY, MODES, WORKERS, Settings
 from proxy_addon.policy import AlertPolicy
 from proxy_addon.retention import RetentionPurge
+from proxy_addon.warned_pages import WarnedPage, WarnedPages
 from proxy_addon.worker import BackgroundWorker
 
 log = logging.getLogger("notalone")
@@ -66,6 +69,15 @@ class NotAlone:
         self._model_thresholds: dict[str, Any] = {}
         self.signer = ChoiceSigner()
         self.allowances = Allowances()
+        self.warned = WarnedPages()
+        self.help_desk = HelpDesk(
+            identify=self._identify,
+            allows=self._allows_client,
+            signer=self.signer,
+            warned=self.warned,
+            count=lambda name: self._write(name, lambda s: s.increment(name)),
+        )
+        self.addons = [self.help_desk]  # mitmproxy runs a sub-addon's hooks after this addon's
         self._touched: dict[str, float] = {}
         self._logged_kinds: set[str] = set()
         self._log_lock = threading.Lock()
@@ -147,6 +159,7 @@ class NotAlone:
     def _start(self) -> None:
         assert self._options is not None, "configure() runs before running()"
         DataDir(self._options.data_dir).ensure()
+        self.help_desk.start(self._options.data_dir)
         self.worker = BackgroundWorker(
             DataDir(self._options.data_dir).database,
             queue_size=self._options.queue_size,
@@ -214,6 +227,7 @@ class NotAlone:
         for problem in problems:
             self._log_once("settings", ValueError(problem))
         mode = self.settings.mode
+        self.help_desk.helpline = helpline_number(parent.get(SettingKey.HELPLINE))
         children = store.children()
         self.children = ChildMap(
             options.default_child,
@@ -271,6 +285,10 @@ class NotAlone:
         if now - self._touched.get(device, -TOUCH_DEVICE_EVERY_S) >= TOUCH_DEVICE_EVERY_S:
             self._touched[device] = now
             self._write("touch_device", lambda s: s.touch_device(device, address))
+
+    def _allows_client(self, address: str) -> bool:
+        settings = self.settings
+        return settings is not None and settings.home_ranges.allows(address)
 
     def _ignored(self, flow: http.HTTPFlow) -> bool:
         """The dashboard's own traffic and hosts the parent chose to ignore are never read."""
@@ -333,6 +351,8 @@ class NotAlone:
 
     def request(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("request"):
+            if self.help_desk.claims(flow):  # the help desk answers these itself, and reads none of them
+                return
             if flow.request.path.startswith(CHOICE_PATH):
                 self._answer_choice(flow)
                 return
@@ -419,9 +439,23 @@ class NotAlone:
         if not score.alert:
             return
         context = self._context(flow, identity)
-        self._write("alert", lambda s: self.analysis.record(s, context, score, direction="incoming",
-                                                            subject=url, text=text[:2000]))
-        if score.alert != "scam":
+        flow_id = flow.id
+        warned = score.alert == "scam"
+        if warned:  # what the model saw, for "Tell my parent" and for the child's recorded choices
+            self.warned.remember(flow_id, WarnedPage(
+                child=identity.child, device=identity.device, url=url, category=score.alert,
+                snippet=(score.snippet or text)[:500], terms=tuple(score.evidence),
+                title=score.title or "", model_version=scorer.version,
+            ))
+
+        def record_alert(store: AlertStore) -> None:
+            alert_id = self.analysis.record(store, context, score, direction="incoming", subject=url,
+                                            text=text[:2000])
+            if warned:
+                self.warned.set_alert_id(flow_id, alert_id)
+
+        self._write("alert", record_alert)
+        if not warned:
             return
         mode = self.settings.mode
         match = _HTML_LANG.search(flow.response.raw_content[:4096] if flow.response.raw_content else b"")
@@ -434,6 +468,8 @@ class NotAlone:
             host=flow.request.pretty_host,
             back_token=self.signer.sign("back", device, url, flow.id),
             continue_token=self.signer.sign("continue", device, url, flow.id) if mode == "warn" else None,
+            tell_token=self.signer.sign("tell", device, url, flow.id),
+            form_token=self.help_desk.issue_token(device),
         )
         flow.response = http.Response.make(200, body.encode("utf-8"), {
             "content-type": "text/html; charset=utf-8",
@@ -447,12 +483,20 @@ class NotAlone:
         flow.metadata["notalone_answered"] = True
         identity = self._identify(flow)
         choice = self.signer.verify(flow.request.query.get("t", ""), identity.device)
-        if choice is None:
+        if choice is None or choice.action not in ("continue", "back"):
             flow.response = http.Response.make(403, b"This link has expired. Please go back.",
                                                {"content-type": "text/plain; charset=utf-8"})
             return
         action = "continued" if choice.action == "continue" else "went_back"
-        self._write("choice", lambda s: s.increment(f"interstitial.{action}"))
+        warned = self.warned
+
+        def record_choice(store: AlertStore) -> None:
+            store.increment(f"interstitial.{action}")
+            page = warned.get(choice.flow_id)  # read here: the worker wrote the page's alert before this
+            store.record_choice(child=identity.child, choice=action, device=identity.device, url=choice.url,
+                                alert_id=page.alert_id if page is not None else None)
+
+        self._write("choice", record_choice)
         log.info("NotAlone: %s chose to %s at %s", identity.child, choice.action, choice.url)
         if choice.action == "continue":
             self.allowances.grant(identity.device, choice.url)

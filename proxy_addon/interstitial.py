@@ -2,7 +2,8 @@
 
 The page's links point back at the same origin under ``CHOICE_PATH``; the proxy answers those requests
 itself. Each link carries a token signed with a per-process secret that binds the choice to one flow's
-device and URL, so a page cannot forge a "continue" for another URL or another child.
+device and URL, so a page cannot forge a "continue" for another URL or another child. "Tell my parent" is
+a form posted to ``TELL_PATH`` with a "tell" token and the device's help-form token (see ``help_desk``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from string import Template
 from urllib.parse import quote
 
 CHOICE_PATH = "/__notalone__/choice"
+TELL_PATH = "/__notalone__/tell"
+ACTIONS = ("continue", "back", "tell")
 TOKEN_TTL_S = 30 * 60
 ALLOWANCE_TTL_S = 60 * 60
 TEMPLATES = Path(__file__).with_name("templates")
@@ -36,6 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tip_adult": "If you are not sure, ask a grown-up you trust. You are not in trouble.",
         "back": "Go back to safety",
         "continue": "Continue anyway",
+        "tell": "Tell my parent",
         "went_back": "Good choice! You can close this tab or keep browsing.",
     },
     "vi": {
@@ -48,6 +52,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tip_adult": "Nếu không chắc, hãy hỏi một người lớn mà bạn tin tưởng. Bạn không có lỗi gì cả.",
         "back": "Quay lại an toàn",
         "continue": "Vẫn tiếp tục",
+        "tell": "Báo bố mẹ",
         "went_back": "Lựa chọn tốt lắm! Bạn có thể đóng thẻ này hoặc tiếp tục lướt web.",
     },
 }
@@ -67,7 +72,7 @@ def choose_language(page_lang: str = "", accept_language: str = "", detected_lan
 class Choice:
     """A verified choice link: what the child chose, on which device, for which URL."""
 
-    action: str  # "continue" or "back"
+    action: str  # "continue", "back" or "tell"
     device: str
     url: str
     flow_id: str
@@ -98,7 +103,7 @@ class ChoiceSigner:
             return None
         if claims.get("e", 0) < (now or time.time()) or claims.get("d") != device:
             return None
-        if claims.get("a") not in ("continue", "back"):
+        if claims.get("a") not in ACTIONS:
             return None
         return Choice(claims["a"], claims["d"], claims["u"], claims["f"])
 
@@ -131,7 +136,8 @@ def _template(name: str) -> Template:
 
 
 def render_interstitial(
-    *, lang: str, mode: str, host: str, back_token: str, continue_token: str | None
+    *, lang: str, mode: str, host: str, back_token: str, continue_token: str | None, tell_token: str,
+    form_token: str,
 ) -> str:
     """The warning page. ``continue_token`` is None in block mode, which offers no way on."""
     text = MESSAGES.get(lang, MESSAGES["en"])
@@ -153,6 +159,10 @@ def render_interstitial(
         back_url=html.escape(choice_link(back_token)),
         back_label=html.escape(text["back"]),
         continue_link=continue_html,
+        tell_path=TELL_PATH,
+        tell_token=html.escape(tell_token),
+        form_token=html.escape(form_token),
+        tell_label=html.escape(text["tell"]),
     )
 
 
