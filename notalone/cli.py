@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "dashboard": "notalone.commands.dashboard:dashboard",
     "proxy": "notalone.commands.proxy:proxy",
     "alerts": "notalone.commands.alerts:alerts",
+    "up": "notalone.commands.up:up",
+    "demo": "notalone.commands.demo:demo",
 }
 
 

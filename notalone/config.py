@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alert_store import SettingKey
+
 ENV_PREFIX = "NOTALONE_"
 DEFAULT_HOME_RANGES: tuple[str, ...] = (
     "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
@@ -274,10 +276,11 @@ class Config:
 
 # The dashboard's settings-table keys that override config keys (parent_ui/settings.py writes them).
 PARENT_SETTINGS: dict[str, str] = {
-    "proxy.mode": "proxy.mode",
-    "proxy.allowed_clients": "proxy.home_ranges",
-    "proxy.ignore_hosts": "proxy.ignore_hosts",
-    "retention.days": "retention.days",
+    SettingKey.MODE: "proxy.mode",
+    SettingKey.ALLOWED_CLIENTS: "proxy.home_ranges",
+    SettingKey.IGNORE_HOSTS: "proxy.ignore_hosts",
+    SettingKey.RETENTION_DAYS: "retention.days",
+    SettingKey.HELPLINE: "help.helpline",
 }
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import click
 
-from alert_store import AlertStore, DataDir, default_data_dir
+from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
 from notalone.config import (
     DEFAULT_HOME_RANGES,
     Config,
@@ -130,7 +130,7 @@ def _proxy_ready(data_dir: DataDir) -> Callable[[float], bool]:
         if not data_dir.ca_cert.is_file():
             return False
         with AlertStore(data_dir.database) as store:
-            status = store.settings().get("status.proxy")
+            status = store.settings().get(SettingKey.PROXY_STATUS)
         return isinstance(status, dict) and float(status.get("updated_at", 0)) >= since
 
     return ready
