@@ -58,6 +58,40 @@ TALKING_POINTS = {
     ),
 }
 
+# What to do about what the child chose on the help page (the topic key is the alert's first term).
+HELP_TOPIC_STEPS = {
+    "secret": (
+        "Your child was asked to keep a secret. Tell them that adults who ask children for secrets are "
+        "breaking the rules, and that telling you was right.",
+        "Look at the chat together, keep screenshots, then block and report the account.",
+    ),
+    "money": (
+        "Your child was asked for money or a code. Do not pay and do not share any code.",
+        "If a code or password was already given, change the password and call the bank or the game's "
+        "support now.",
+    ),
+    "photos": (
+        "Your child was asked for photos or to meet. Keep the messages as evidence and do not let them "
+        "meet anyone alone.",
+        "Report the account in the app; if photos were sent or a meeting was planned, contact the police "
+        "(113 in Vietnam).",
+    ),
+    "scary": (
+        "Your child saw something that frightened them. Listen, tell them it is not their fault, and "
+        "help them close it.",
+        "Check the app's or browser's safety settings together.",
+    ),
+    "other": (
+        "Ask what happened in their own words; the note and the app they gave are shown above.",
+    ),
+}
+# A "Tell my parent" press on a warning page: the page itself was a likely scam.
+TOLD_FROM_WARNING = (
+    "Your child pressed \"Tell my parent\" on a page the filter warned about: the page and what the filter "
+    "saw are shown above.",
+    'Explain that "free" game currency, prizes and giveaways that ask for a login or a code are traps.',
+)
+
 # Shown with every scam alert: the urgent scams that target parents through their children.
 URGENT_SCAM_STEPS = (
     "If someone says your child is kidnapped, arrested or in hospital and asks for money: "
@@ -85,9 +119,16 @@ class Explanation:
 def explain(alert: Alert) -> Explanation:
     """The plain-words account of one alert (English keys, translated by the template)."""
     stages = tuple(STAGES.get(stage, (stage.replace("_", " ").capitalize(), "")) for stage in alert.stages)
+    talking_points = TALKING_POINTS.get(alert.category, ())
+    if alert.category == "help":
+        topic = alert.terms[0] if alert.terms else ""
+        if topic in HELP_TOPIC_STEPS:
+            talking_points = (*talking_points, *HELP_TOPIC_STEPS[topic])
+        elif alert.url:
+            talking_points = (*talking_points, *TOLD_FROM_WARNING)
     return Explanation(
         why=WHY.get(alert.category, ""),
         stages=stages,
-        talking_points=TALKING_POINTS.get(alert.category, ()),
+        talking_points=talking_points,
         urgent=URGENT_SCAM_STEPS if alert.category in ("scam", "help") else (),
     )
