@@ -183,8 +183,9 @@ class ProxySettings:
         2 * 1024 * 1024, "Pages and messages larger than this many bytes are passed on unread "
         "(2 MiB, like e2guardian).", Integer(1024, 1024**3))
     ignore_hosts: tuple[str, ...] = setting(
-        (), "Hosts never read (banking, apps that pin certificates); '*.example.com' covers subdomains. "
-        "The dashboard's 'hosts never intercepted' overrides this.", TextList(HOST_NAME))
+        (), "Hosts passed through without being decrypted or read (banking, apps that pin certificates); "
+        "a host covers its subdomains. The dashboard's 'hosts never intercepted' overrides this (applied "
+        "when the proxy starts).", TextList(HOST_NAME))
     wireguard: bool = setting(
         False, "Also run mitmproxy's WireGuard listener, for phones: one tunnel gives the phone's traffic "
         "to NotAlone on Wi-Fi and on mobile data (see docs/wireguard.md).", Flag())
@@ -229,8 +230,9 @@ class HelpSettings:
     """Where a parent is told to turn in an emergency."""
 
     helpline: str = setting(
-        "111", "Child-protection helpline shown with alerts (111: Vietnam's free national child "
-        "protection hotline; change it for your country).", PHONE)
+        "111", "Child-protection helpline for the parent and the child (111: Vietnam's free national "
+        "child protection hotline; change it for your country). The dashboard's help.helpline setting "
+        "overrides it.", PHONE)
 
 
 @dataclass(frozen=True)

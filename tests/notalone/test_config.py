@@ -132,3 +132,10 @@ def test_parent_ui_reads_the_dashboard_table_of_the_example(tmp_path: Path) -> N
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
     assert app.config["PAGE_SIZE"] == 25
     assert app.config["PORT"] == 8000
+
+
+def test_the_configuration_reference_lists_every_key() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    reference = (docs / "configuration.md").read_text(encoding="utf-8")
+    for key in cfg.KEYS.values():
+        assert f"`{key.dotted}`" in reference and key.env_var in reference, key.dotted
