@@ -1,0 +1,240 @@
+"""Real parts for the hardening tests: a hostile origin, raw (undecoded) fetches, HTTP/2 and WebSocket
+clients, and the proxy's resident memory. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import socket
+import zlib
+from dataclasses import dataclass
+
+import brotli
+import h2.connection
+import h2.events
+from aiohttp import ClientSession, WSMsgType, web
+from proxy_harness import Origin, ProxyProcess
+
+MIB = 1024 * 1024
+
+
+def _deterministic_bytes(size: int, seed: int = 7) -> bytes:
+    """Incompressible-looking bytes without os.urandom, so a body can be rebuilt for comparison."""
+    out = bytearray()
+    state = seed
+    while len(out) < size:
+        state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
+        out += state.to_bytes(8, "little")
+    return bytes(out[:size])
+
+
+def nasty_bodies() -> dict[str, tuple[bytes, dict[str, str]]]:
+    """path -> (raw body as sent, headers): the bad-input corpus, built once."""
+    zeros = b"\0" * (64 * MIB)
+    html_zeros = b"<html><body>" + b" " * (64 * MIB) + b"</body></html>"
+    mixed = ("<html><body><p>Xin chào các bạn, hôm nay trời đẹp.</p>".encode()
+             + "<p>Caf\xe9 cr\xe8me br\xfbl\xe9e</p>".encode("latin-1")
+             + "<p>Привет</p></body></html>".encode("koi8-r"))
+    deep_json = b'{"a":' * 30_000 + b'"x"' + b"}" * 30_000
+    return {
+        "/deep-html": (b"<div>" * 200_000 + b"deep" + b"</span>" * 1000, {"content-type": "text/html"}),
+        "/malformed-html": (b"<html><body><p <<a href='x\"><script>alert(1)</scr<!-- -->ipt><table><td>"
+                            b"</b></i></html></html><![CDATA[ >" * 2000, {"content-type": "text/html"}),
+        "/big-50mb": (b"<html><body>" + b"<p>lots of words here</p>" * (50 * MIB // 25) + b"</body></html>",
+                      {"content-type": "text/html; charset=utf-8"}),
+        "/binary-as-html": (_deterministic_bytes(512 * 1024), {"content-type": "text/html"}),
+        "/wrong-charset": ("<html><body><p>Привет, как дела? Всё хорошо.</p></body></html>".encode("cp1251"),
+                           {"content-type": "text/html; charset=utf-8"}),
+        "/unknown-charset": (b"<html><body><p>caf\xe9 and cr\xe8me</p></body></html>",
+                             {"content-type": "text/html; charset=x-no-such-charset"}),
+        "/missing-charset": (b'<html><head><meta charset="koi8-r"></head><body>\xf0\xd2\xc9\xd7\xc5</body>',
+                             {"content-type": "text/html"}),
+        "/mixed-encodings": (mixed, {"content-type": "text/html; charset=utf-8"}),
+        "/gzip-bomb": (gzip.compress(html_zeros, compresslevel=9),
+                       {"content-type": "text/html", "content-encoding": "gzip"}),
+        "/brotli-bomb": (brotli.compress(html_zeros, quality=5),
+                         {"content-type": "text/html", "content-encoding": "br"}),
+        "/deflate-bomb": (zlib.compress(zeros, 9),
+                          {"content-type": "application/json", "content-encoding": "deflate"}),
+        "/bad-gzip": (b"\x1f\x8b\x08\x00this is not gzip at all",
+                      {"content-type": "text/html", "content-encoding": "gzip"}),
+        "/json-deep": (deep_json, {"content-type": "application/json"}),
+        "/json-wide": (json.dumps([{"id": i, "text": f"hello friend {i}"} for i in range(40_000)]).encode(),
+                       {"content-type": "application/json"}),
+        "/json-bomb-strings": (json.dumps({"text": "a " * 900_000}).encode(),
+                               {"content-type": "application/json"}),
+        "/empty-html": (b"", {"content-type": "text/html"}),
+        "/empty-json": (b"", {"content-type": "application/json"}),
+    }
+
+
+class NastyOrigin(Origin):
+    """The e2e origin plus the bad-input corpus, a chunked page, a slow page and a hostile WebSocket."""
+
+    bodies: dict[str, tuple[bytes, dict[str, str]]]
+
+    def _app(self) -> web.Application:
+        app = super()._app()
+        self.bodies = nasty_bodies()
+
+        async def nasty(request: web.Request) -> web.Response:
+            body, headers = self.bodies[request.path.removeprefix("/nasty")]
+            return web.Response(body=body, headers=headers)
+
+        async def chunked(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"content-type": "text/html; charset=utf-8"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for part in chunked_parts():
+                await response.write(part)
+            await response.write_eof()
+            return response
+
+        async def slow(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"content-type": "text/html"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            try:
+                for _ in range(100):
+                    await response.write(b"<p>" + b"slow " * 2000 + b"</p>")
+                    await asyncio.sleep(0.05)
+            except (ConnectionResetError, asyncio.CancelledError):
+                pass  # the client went away: that is the case under test
+            return response
+
+        async def hostile_ws(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(max_msg_size=0)
+            await ws.prepare(request)
+            async for message in ws:
+                if message.type == WSMsgType.TEXT and message.data == "huge":
+                    await ws.send_str("x" * (8 * MIB))
+                elif message.type == WSMsgType.TEXT and message.data == "binary":
+                    await ws.send_bytes(_deterministic_bytes(MIB))
+                elif message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    await ws.send_str(json.dumps({"echo": len(message.data)}))
+                else:
+                    break
+            return ws
+
+        for path in self.bodies:
+            app.router.add_get("/nasty" + path, nasty)
+        app.router.add_get("/chunked", chunked)
+        app.router.add_get("/slow", slow)
+        app.router.add_get("/ws/hostile", hostile_ws)
+        return app
+
+
+def chunked_parts() -> list[bytes]:
+    story = [f"<p>chunk {i} of the story</p>".encode() for i in range(200)]
+    return [b"<html><body>", *story, b"</body></html>"]
+
+
+# -- clients ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+async def _fetch_raw(proxy: ProxyProcess, url: str) -> RawResponse:
+    async with ClientSession(trust_env=False, auto_decompress=False) as session, session.get(
+        url, proxy=proxy.url, ssl=proxy.client_ssl()
+    ) as response:
+        return RawResponse(response.status, await response.read(), dict(response.headers))
+
+
+def fetch_raw(proxy: ProxyProcess, url: str) -> RawResponse:
+    """GET through the proxy and return the body as it came over the wire (never decompressed)."""
+    return asyncio.run(_fetch_raw(proxy, url))
+
+
+async def _disconnect_mid_flow(proxy: ProxyProcess, url: str) -> int:
+    async with ClientSession(trust_env=False) as session, session.get(url, proxy=proxy.url) as response:
+        first = await response.content.read(1024)
+        response.close()  # hang up while the origin is still sending
+        return len(first)
+
+
+def disconnect_mid_flow(proxy: ProxyProcess, url: str) -> int:
+    return asyncio.run(_disconnect_mid_flow(proxy, url))
+
+
+async def _websocket_session(proxy: ProxyProcess, url: str,
+                             sends: list[str | bytes]) -> list[tuple[str, int]]:
+    received: list[tuple[str, int]] = []
+    async with ClientSession(trust_env=False) as session, session.ws_connect(
+        url, proxy=proxy.url, ssl=proxy.client_ssl(), max_msg_size=0
+    ) as ws:
+        for item in sends:
+            if isinstance(item, bytes):
+                await ws.send_bytes(item)
+            else:
+                await ws.send_str(item)
+            reply = await ws.receive(timeout=120)
+            received.append((reply.type.name, len(reply.data)))
+    return received
+
+
+def websocket_session(proxy: ProxyProcess, url: str, sends: list[str | bytes]) -> list[tuple[str, int]]:
+    """Send each item over one WebSocket through the proxy; return (type, size) of each reply."""
+    return asyncio.run(_websocket_session(proxy, url, sends))
+
+
+def http2_get(proxy: ProxyProcess, host: str, port: int, path: str) -> tuple[int, bytes, str]:
+    """GET over HTTP/2 to the proxy (CONNECT, then TLS with ALPN h2 trusting the proxy's CA).
+
+    Returns (status, body, negotiated ALPN protocol)."""
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=60)
+    try:
+        sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("the proxy closed the CONNECT")
+            reply += chunk
+        if b" 200" not in reply.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"CONNECT refused: {reply[:100]!r}")
+        context = proxy.client_ssl()
+        context.set_alpn_protocols(["h2"])
+        tls = context.wrap_socket(sock, server_hostname=host)
+        conn = h2.connection.H2Connection()
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "GET"), (":path", path), (":scheme", "https"),
+                              (":authority", f"{host}:{port}")], end_stream=True)
+        tls.sendall(conn.data_to_send())
+        status, body, done = 0, bytearray(), False
+        while not done:
+            data = tls.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+                    done = True
+            tls.sendall(conn.data_to_send())
+        return status, bytes(body), tls.selected_alpn_protocol() or ""
+    finally:
+        sock.close()
+
+
+# -- the proxy process ------------------------------------------------------------------------------------
+def rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` in KiB, from /proc/<pid>/status."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def files_under(root: os.PathLike[str] | str) -> list[str]:
+    return [os.path.join(d, f) for d, _, names in os.walk(root) for f in names]
