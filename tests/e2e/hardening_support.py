@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import json
 import os
+import re
 import socket
 import zlib
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ import brotli
 import h2.connection
 import h2.events
 from aiohttp import ClientSession, WSMsgType, web
+from flask.testing import FlaskClient
 from proxy_harness import Origin, ProxyProcess
+
+from parent_ui import create_app
 
 MIB = 1024 * 1024
 
@@ -238,3 +242,31 @@ def rss_kib(pid: int) -> int:
 
 def files_under(root: os.PathLike[str] | str) -> list[str]:
     return [os.path.join(d, f) for d, _, names in os.walk(root) for f in names]
+
+
+# -- the dashboard over the proxy's data directory ----------------------------------------------------------
+DASHBOARD_PASSWORD = "correct horse battery"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def dashboard_client(data_root: os.PathLike[str] | str, children: tuple[str, ...] = ("Mai",)) -> FlaskClient:
+    """A Flask test client of the real dashboard app over ``data_root``: set up (if needed) and logged in."""
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_root)})
+    client = app.test_client()
+    setup = client.get("/setup")
+    if setup.status_code == 200:
+        response = client.post("/setup", data={
+            "csrf_token": _csrf(setup.get_data(as_text=True)), "password": DASHBOARD_PASSWORD,
+            "confirm": DASHBOARD_PASSWORD, "children": "\n".join(children),
+        })
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    else:
+        token = _csrf(client.get("/login").get_data(as_text=True))
+        response = client.post("/login", data={"csrf_token": token, "password": DASHBOARD_PASSWORD})
+        assert response.status_code == 302
+    return client
