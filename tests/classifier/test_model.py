@@ -1,0 +1,153 @@
+"""The risk model: training end to end on a small slice, integrity-checked loading, decisions, evidence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from classifier.corpus import CORPUS_DIR
+from classifier.model import ARTIFACT_NAME, CARD_NAME, ModelIntegrityError, ModelLoadError, RiskModel
+from classifier.records import ChatMessage
+
+
+@pytest.fixture(scope="module")
+def small_model_dir(tmp_path_factory, shared_data):
+    """A model trained end to end on a small slice of every source (the same code as `make model`)."""
+    from classifier.train import train
+
+    out = tmp_path_factory.mktemp("model")
+    corpus = sorted(CORPUS_DIR.glob("*.jsonl"))
+    train(shared_data, out, corpus_paths=corpus, limit_per_source=300, chitchat_conversations=100,
+          version="test-slice", progress=lambda message: None)
+    return out
+
+
+def test_training_on_a_slice_writes_an_artifact_and_a_complete_card(small_model_dir):
+    card = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
+    assert card["version"] == "test-slice"
+    assert card["artifact"]["file"] == ARTIFACT_NAME and len(card["artifact"]["sha256"]) == 64
+    assert {"scam", "grooming"} <= set(card["thresholds"])
+    for t in card["thresholds"].values():
+        assert 0 < t["alert"] <= t["medium"] <= t["high"] < 1
+    assert any(f["path"].endswith("sms_spam_train.tsv") and len(f["sha256"]) == 64 for f in card["data"])
+    assert {"en", "vi"} <= set(card["metrics"]["per_language"])
+    assert "scikit-learn" in card["libraries"]
+    model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
+    assert model.version == "test-slice"
+    assert model.score_message("hello, see you at school tomorrow").alert is None
+
+
+def test_training_is_deterministic(small_model_dir, shared_data, tmp_path):
+    from classifier.train import train
+
+    corpus = sorted(CORPUS_DIR.glob("*.jsonl"))
+    card = train(shared_data, tmp_path, corpus_paths=corpus, limit_per_source=300, chitchat_conversations=100,
+                 version="test-slice", progress=lambda message: None)
+    first = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
+    assert card["thresholds"] == first["thresholds"]
+    assert card["metrics"] == first["metrics"]
+
+
+def test_a_tampered_artifact_is_refused_before_unpickling(small_model_dir, tmp_path):
+    shutil.copy(small_model_dir / CARD_NAME, tmp_path / CARD_NAME)
+    data = bytearray((small_model_dir / ARTIFACT_NAME).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / ARTIFACT_NAME).write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        RiskModel.load(tmp_path / ARTIFACT_NAME)
+
+
+def test_a_pickle_that_would_run_code_is_never_loaded(small_model_dir, tmp_path):
+    import pickle
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    shutil.copy(small_model_dir / CARD_NAME, tmp_path / CARD_NAME)
+    (tmp_path / ARTIFACT_NAME).write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(ModelIntegrityError):
+        RiskModel.load(tmp_path / ARTIFACT_NAME)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_missing_artifact_or_card_is_a_clear_error(small_model_dir, tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        RiskModel.load(tmp_path / ARTIFACT_NAME)
+    shutil.copy(small_model_dir / ARTIFACT_NAME, tmp_path / ARTIFACT_NAME)
+    with pytest.raises(ModelLoadError, match="model card"):
+        RiskModel.load(tmp_path / ARTIFACT_NAME)
+
+
+def test_the_fast_scoring_path_matches_scikit_learn(shipped_model):
+    import numpy as np
+
+    from classifier.normalize import normalize
+
+    texts = ["FREE robux at robux-gift.xyz", "em oi cho chi xin stk nhe", "how old are u? dont tell ur mom"]
+    x = shipped_model.vectorize([normalize(t) for t in texts])
+    fast = shipped_model.probabilities(x)
+    for risk, classifier in shipped_model.classifiers.items():
+        assert np.allclose(fast[risk], classifier.predict_proba(x)[:, 1], atol=1e-6)
+
+
+def test_evidence_names_the_words_as_typed_and_the_snippet_is_short(shipped_model):
+    text = ("Hey!! " * 100) + "You won 10,000 FR33 R0BUX! Log in with your Roblox password at "
+    text += "robux-claim.xyz before midnight to claim them. " + ("More text here. " * 80)
+    score = shipped_model.score_page_text(__import__("classifier.records").records.PageText("", text))
+    assert score.alert == "scam"
+    assert score.evidence and all(e in text for e in score.evidence)
+    assert len(score.snippet) <= 500
+    assert any(e in score.snippet for e in score.evidence)
+
+
+def test_grooming_builds_up_over_a_conversation_and_names_its_stages(shipped_model):
+    turns = [
+        ("sam", "gg that was a sick clutch"), ("kid", "thx lol"), ("sam", "u play every day?"),
+        ("kid", "ya after school"), ("sam", "how old r u btw"), ("kid", "12"),
+        ("sam", "ur way more mature than 12 honestly"), ("sam", "i can get u the battle pass, my treat"),
+        ("sam", "dont tell ur parents tho they would get weird about it"),
+        ("sam", "add me on snap its easier to talk there"), ("sam", "send me a selfie so i know ur real"),
+    ]
+    messages = [ChatMessage(sender=s, text=t, from_child=s == "kid") for s, t in turns]
+    early = shipped_model.score_conversation(messages[:3])
+    full = shipped_model.score_conversation(messages)
+    assert early.alert is None
+    assert full.alert == "grooming" and full.grooming > early.grooming
+    assert len(full.stages) >= 2
+    assert full.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Class reminder: bring your permission slip and the $5 for the museum trip by Friday.",
+        "Scam alert from your school: nobody from Roblox will ever ask for your password. Free Robux "
+        "generators are fake, do not log in on them.",
+        "Cô nhắc các em nộp ngày sinh để cô làm hồ sơ thi nhé, hạn thứ Sáu.",
+        "Đừng nói với mẹ nha, tụi mình làm sinh nhật bất ngờ cho mẹ tối thứ Bảy.",
+        "ông nội nhập viện rồi, tối nay cả nhà vào thăm ông nhé con",
+        "gg bro, wanna duo again tomorrow after school?",
+        "Official giveaway rules: one entry per person, winners drawn on stream, we never ask for passwords.",
+    ],
+)
+def test_hard_negatives_raise_no_alert(shipped_model, text):
+    score = shipped_model.score_message(text)
+    assert score.alert is None, (score.scam, score.grooming, score.evidence)
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("Congratulations! You have been selected to receive 5000 free V-Bucks. Verify your Epic account "
+         "here: epic-vbucks-gift.com", "scam"),
+        ("e ơi a là admin free fire, e nạp 50k qua stk này a x10 kim cương cho e nhé", "scam"),
+        ("Con anh chị bị tai nạn đang cấp cứu, cần chuyển gấp 30 triệu vào tài khoản bệnh viện", "scam"),
+        ("cuc canh sat thong bao em lien quan vu an rua tien, khong duoc noi voi bo me, tat dinh vi ngay",
+         "scam"),
+    ],
+)
+def test_scams_in_english_and_vietnamese_alert(shipped_model, text, label):
+    assert shipped_model.score_message(text).alert == label
