@@ -48,6 +48,10 @@ from proxy_addon.warned_pages import WarnedPage, WarnedPages
 from proxy_addon.worker import BackgroundWorker
 
 log = logging.getLogger("notalone")
+WARN_SEVERITIES = ("medium", "high")
+# On shutdown the worker finishes its queue (alerts are written, never dropped) for up to this long;
+# `notalone up` waits 30 s before it kills the proxy.
+SHUTDOWN_DRAIN_S = 25.0
 
 TOUCH_DEVICE_EVERY_S = 60.0
 _HTML_LANG = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([A-Za-z-]{2,})", re.IGNORECASE)
@@ -172,7 +176,7 @@ class NotAlone:
 
     def _stop(self) -> None:
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(timeout=SHUTDOWN_DRAIN_S)
             self.worker = None
         for scorer in {id(s): s for s in (self.scorer, self.job_scorer) if s is not None}.values():
             scorer.close()
@@ -439,14 +443,16 @@ class NotAlone:
             return
         text = valid_unicode(text)
         score = scorer.score(scoring.ScoreRequest(scoring.PAGE, text, url))
-        if not score.alert:
+        decision = self.analysis.policy.decide(score, identity.child)
+        if decision is None:
             return
         context = self._context(flow, identity)
         flow_id = flow.id
-        warned = score.alert == "scam"
+        # Only a page that is likely a scam is held back; a low-severity one is reported, not blocked.
+        warned = decision.category == "scam" and decision.severity in WARN_SEVERITIES
         if warned:  # what the model saw, for "Tell my parent" and for the child's recorded choices
             self.warned.remember(flow_id, WarnedPage(
-                child=identity.child, device=identity.device, url=url, category=score.alert,
+                child=identity.child, device=identity.device, url=url, category=decision.category,
                 snippet=(score.snippet or text)[:500], terms=tuple(score.evidence),
                 title=score.title or "", model_version=scorer.version,
             ))

@@ -26,7 +26,7 @@ def secure_confdir(data_dir: DataDir) -> None:
 
 
 async def serve(listen_host: str, listen_port: int, data_dir: DataDir, mode: str,
-                overrides: dict[str, str]) -> None:
+                overrides: tuple[str, ...]) -> None:
     """Run a mitmproxy DumpMaster with the addon until SIGINT or SIGTERM."""
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
@@ -38,7 +38,8 @@ async def serve(listen_host: str, listen_port: int, data_dir: DataDir, mode: str
     master.addons.add(NotAlone())
     master.options.update(notalone_data_dir=str(data_dir.root), notalone_mode=mode)
     if overrides:
-        master.options.set(*(f"{k}={v}" for k, v in overrides.items()))
+        # Passed through as given: a repeated list option (home ranges, modes) keeps every value.
+        master.options.set(*overrides)
     secure_confdir(data_dir)
 
     loop = asyncio.get_running_loop()
@@ -60,12 +61,10 @@ async def serve(listen_host: str, listen_port: int, data_dir: DataDir, mode: str
 def proxy(listen_host: str, listen_port: int, data_dir: Path | None, mode: str,
           overrides: tuple[str, ...]) -> None:
     """Run the filtering proxy that children's devices use."""
-    parsed: dict[str, str] = {}
     for item in overrides:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
+        name, sep, _ = item.partition("=")
+        if not sep or not name.strip():
             raise click.BadParameter(f"expected OPTION=VALUE, not {item!r}", param_hint="--set")
-        parsed[name.strip()] = value
     root = DataDir(data_dir or default_data_dir())
     os.umask(0o077)  # the CA key and the database are created private to this user
     root.ensure()
@@ -73,4 +72,4 @@ def proxy(listen_host: str, listen_port: int, data_dir: Path | None, mode: str,
     click.echo(f"NotAlone proxy on {where}, mode {mode}, data in {root.root}", err=True)
     click.echo(f"Devices must trust the CA certificate {root.ca_cert}", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(listen_host, listen_port, root, mode, parsed))
+        asyncio.run(serve(listen_host, listen_port, root, mode, overrides))

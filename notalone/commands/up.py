@@ -10,9 +10,9 @@ One supervisor process starts two child processes rather than running both parts
 - shutdown: SIGTERM to each part, which lets mitmproxy run its ``done`` hooks (the addon writes the
   alerts still queued), then SIGKILL only after a grace period.
 
-The proxy runs as ``mitmdump -s proxy_addon/addon.py`` (the addon supports that entry point) because
-mitmdump passes repeated ``--set`` values of list options through unchanged: several home ranges, several
-ignored hosts, and the ``regular`` + ``wireguard`` modes together.
+The proxy runs as ``notalone proxy``: mitmproxy's own master with the addon added directly (not loaded as
+a script, so it is never reloaded from disk mid-run), with repeated ``--set`` values of list options passed
+through unchanged: several home ranges, several ignored hosts, the ``regular`` + ``wireguard`` modes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import importlib.util
 import logging
 import os
 import re
-import shutil
 import socket
 import sys
 from collections.abc import Callable
@@ -63,21 +62,6 @@ class Layout:
 
 
 # -- building the parts -----------------------------------------------------------------------------------
-def _mitmdump() -> str:
-    beside = Path(sys.executable).with_name("mitmdump")
-    found = str(beside) if beside.exists() else shutil.which("mitmdump")
-    if not found:
-        raise click.ClickException("mitmdump not found; is mitmproxy installed in this environment?")
-    return found
-
-
-def _addon_file() -> str:
-    spec = importlib.util.find_spec("proxy_addon.addon")  # without importing mitmproxy here
-    if spec is None or spec.origin is None:
-        raise click.ClickException("the proxy_addon package is not installed")
-    return spec.origin
-
-
 def ignore_pattern(host: str) -> str:
     """A mitmproxy ``ignore_hosts`` regex (matched against ``host:port``) for a host and its subdomains."""
     return rf"^(.+\.)?{re.escape(host.removeprefix('*.'))}:"
@@ -85,22 +69,21 @@ def ignore_pattern(host: str) -> str:
 
 def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
     p = config.proxy
+    if importlib.util.find_spec("mitmproxy") is None:  # without importing it here
+        raise click.ClickException("mitmproxy is not installed in this environment (it needs Python 3.12+)")
     sets = {
-        "confdir": [str(layout.data_dir.confdir)],
-        "notalone_data_dir": [str(layout.data_dir.root)],
-        "notalone_mode": [p.mode],
         "notalone_max_body": [str(p.max_body)],
         "notalone_dashboard": [f"{layout.dashboard_host}:{config.dashboard.port}"],
         "termlog_verbosity": [_TERMLOG_LEVELS[log_level]],
-        "flow_detail": ["0"],  # one line per event, not one per request
     }
     if p.home_ranges != DEFAULT_HOME_RANGES:
         sets["notalone_home_ranges"] = list(p.home_ranges)
     if p.ignore_hosts:
         sets["ignore_hosts"] = [ignore_pattern(host) for host in p.ignore_hosts]
-    argv = [_mitmdump(), "--listen-host", p.listen_host, "--listen-port", str(p.port), "-s", _addon_file()]
     if p.wireguard:
-        argv += ["--mode", "regular", "--mode", f"wireguard@{p.wireguard_port}"]
+        sets["mode"] = ["regular", f"wireguard@{p.wireguard_port}"]
+    argv = [sys.executable, "-m", "notalone", "proxy", "--listen-host", p.listen_host,
+            "--listen-port", str(p.port), "--data-dir", str(layout.data_dir.root), "--mode", p.mode]
     for name, values in sets.items():
         argv += [arg for value in values for arg in ("--set", f"{name}={value}")]
     return argv
