@@ -231,8 +231,7 @@ class HelpSettings:
 
     helpline: str = setting(
         "111", "Child-protection helpline for the parent and the child (111: Vietnam's free national "
-        "child protection hotline; change it for your country). The dashboard's help.helpline setting "
-        "overrides it.", PHONE)
+        "child protection hotline; change it for your country). Shown on the child's help page.", PHONE)
 
 
 @dataclass(frozen=True)
@@ -282,7 +281,6 @@ PARENT_SETTINGS: dict[str, str] = {
     SettingKey.ALLOWED_CLIENTS: "proxy.home_ranges",
     SettingKey.IGNORE_HOSTS: "proxy.ignore_hosts",
     SettingKey.RETENTION_DAYS: "retention.days",
-    SettingKey.HELPLINE: "help.helpline",
 }
 
 

@@ -226,6 +226,7 @@ def up(data_dir: Path | None, config_path: Path | None, verbose: bool, json_logs
         log.info("wrote the example settings file", extra={"path": str(config_file)})
 
     with AlertStore(root.database) as store:  # create the schema before two processes race to
+        store.set_setting(SettingKey.HELPLINE, config.help.helpline)  # the proxy's help page reads it here
         config, problems = config.with_parent_settings(store.settings())
     for problem in problems:
         log.warning("ignoring a dashboard setting", extra={"problem": problem})
