@@ -141,13 +141,31 @@ def assign_device() -> ResponseReturnValue:
     return redirect(url_for("children.index"))
 
 
-@bp.get("/<path:name>/wireguard.conf")
-def wireguard_config(name: str) -> ResponseReturnValue:
+def _child_wireguard_config(name: str) -> str:
     if name not in get_db().children():
         abort(404)
     config = wireguard_client_config(name, request.host.rsplit(":", 1)[0].strip("[]"))
     if config is None:
         abort(404)
+    return config
+
+
+@bp.get("/<path:name>/wireguard.svg")
+def wireguard_qr(name: str) -> ResponseReturnValue:
+    """The configuration as a QR code, for the WireGuard app's "scan from QR code" on a phone."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(_child_wireguard_config(name), error="m").save(out, kind="svg", scale=5, border=2,
+                                                               title="WireGuard")
+    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/<path:name>/wireguard.conf")
+def wireguard_config(name: str) -> ResponseReturnValue:
+    config = _child_wireguard_config(name)
     if request.args.get("download"):
         return Response(
             config,
