@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+METRICS_HEADER = [
+    "| set | label | n | positives | precision | recall | F1 | PR-AUC / rate |",
+    "|---|---|---|---|---|---|---|---|",
+]
 
-def _row(name: str, figures: dict[str, Any]) -> list[str]:
+
+def metric_rows(name: str, figures: dict[str, Any]) -> list[str]:
+    """Markdown table rows for one set's figures (see :data:`METRICS_HEADER`): each label, then the benign
+    false-alert rate."""
     rows = []
     for label in ("scam", "grooming"):
         if label in figures:
@@ -48,15 +55,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         "## Held-out test figures",
         "Rows per source and language; `n` counts examples, windows of a conversation included.",
         "",
-        "| set | label | n | positives | precision | recall | F1 | PR-AUC / rate |",
-        "|---|---|---|---|---|---|---|---|",
+        *METRICS_HEADER,
     ]
-    lines += _row("all", metrics["overall"])
+    lines += metric_rows("all", metrics["overall"])
     for group in ("per_language", "per_source", "per_kind"):
         for name, figures in metrics[group].items():
-            lines += _row(name, figures)
+            lines += metric_rows(name, figures)
     if "hard_negatives" in metrics:
-        lines += _row("hard negatives", metrics["hard_negatives"])
+        lines += metric_rows("hard negatives", metrics["hard_negatives"])
     if timing := metrics.get("grooming_timing"):
         lines += [
             "",

@@ -160,6 +160,7 @@ def score(input_file, output_file, model_path: Path | None) -> None:
 @model_path_option
 def evaluate(data_file, as_json: bool, model_path: Path | None) -> None:
     """Precision, recall, F1 and PR-AUC per label (and per language), and the benign false-alert rate."""
+    from classifier.card_markdown import METRICS_HEADER, metric_rows
     from classifier.contract import ContractError, read_requests, score_request
     from classifier.metrics import report
 
@@ -193,23 +194,8 @@ def evaluate(data_file, as_json: bool, model_path: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"model {model.version}, {len(rows)} items")
-    sections = [("all", result["overall"])] + [
-        (lang, f) for lang, f in result.get("per_language", {}).items()
-    ]
-    click.echo(
-        f"{'set':6} {'label':9} {'n':>6} {'pos':>5} {'precision':>9} {'recall':>7} {'f1':>6} {'pr_auc':>7}"
-    )
-    for name, figs in sections:
-        for label in ("scam", "grooming"):
-            if label in figs:
-                m = figs[label]
-                pr_auc = f"{m['pr_auc']:.3f}" if "pr_auc" in m else "-"
-                click.echo(
-                    f"{name:6} {label:9} {m['n']:6} {m['positives']:5} {m['precision']:9.3f} "
-                    f"{m['recall']:7.3f} {m['f1']:6.3f} {pr_auc:>7}"
-                )
-        far = figs["benign_false_alerts"]
-        click.echo(
-            f"{name:6} benign false-alert rate {far['rate']:.2%} ({far['false_alerts']}/{far['benign']})"
-        )
+    click.echo(f"model {model.version}, {len(rows)} items\n")
+    lines = [*METRICS_HEADER, *metric_rows("all", result["overall"])]
+    for lang, figs in result.get("per_language", {}).items():
+        lines += metric_rows(lang, figs)
+    click.echo("\n".join(lines))

@@ -117,7 +117,9 @@ def test_evaluate_prints_figures_per_label_and_language(tmp_path):
     assert set(figures["per_language"]) == {"en", "vi"}
     assert "pr_auc" in figures["overall"]["scam"]
     table = CliRunner().invoke(main, ["evaluate", "--data", str(data)])
-    assert "false-alert rate" in table.stdout and "precision" in table.stdout
+    assert "| precision |" in table.stdout
+    assert "| all | benign false alerts |" in table.stdout
+    assert "| en | scam |" in table.stdout and "| vi | scam |" in table.stdout
 
 
 @pytest.mark.parametrize("bad", ['{"id": 1, "kind": "message", "text": "x", "label": "spam"}', "[]"])
