@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import html
 import json
 import os
 import re
@@ -123,12 +124,50 @@ class NastyOrigin(Origin):
                     break
             return ws
 
+        async def attack(request: web.Request) -> web.Response:
+            return web.Response(text=attack_page(request.match_info["name"]), content_type="text/html",
+                                charset="utf-8")
+
+        async def marked(request: web.Request) -> web.Response:
+            return web.Response(body=marked_page(request.match_info["marker"]), content_type="text/html",
+                                charset="utf-8")
+
         for path in self.bodies:
             app.router.add_get("/nasty" + path, nasty)
+        app.router.add_get("/attack/{name}", attack)
+        app.router.add_get("/marked/{marker}", marked)
         app.router.add_get("/chunked", chunked)
         app.router.add_get("/slow", slow)
         app.router.add_get("/ws/hostile", hostile_ws)
         return app
+
+
+# Text that attacks the dashboard, shown to the child as visible page text (escaped in the page's HTML, so
+# the classifier reads it literally) around a scam the model flags.
+DASHBOARD_ATTACKS = {
+    "script": '<script>alert("pwned")</script>',
+    "handler": '<img src=x onerror=alert(1)> "><svg onload=alert(2)>',
+    "jsurl": '<a href="javascript:alert(document.cookie)">claim</a> javascript:alert(1)',
+    "css": '<style>body{display:none}</style><div style="background:url(javascript:alert(1))">x</div>',
+    "long": "A" * 1_000,  # one unbroken word, twice the snippet cap; far longer ones dilute the page
+    "rtl": "invoice\u202egpj.exe and \u2067hidden\u2069 text",
+}
+
+
+def attack_page(name: str) -> str:
+    payload = html.escape(DASHBOARD_ATTACKS[name])
+    return (f"<!doctype html><html><head><title>You won {payload[:200]}</title></head><body>"
+            "<h1>Congratulations, you won an iPhone!</h1>"
+            f"<p>Pay the shipping fee with a gift card {payload} and send the code now to claim your prize. "
+            "Offer ends in 10 minutes, act now!</p></body></html>")
+
+
+def marked_page(marker: str) -> bytes:
+    """A long ordinary page with ``marker`` deep inside, far from anything an alert would quote."""
+    paragraph = ("<p>The city council met on Tuesday to discuss the library opening hours, the budget for "
+                 "parks and a safer crossing near the primary school.</p>")
+    return (f"<!doctype html><html><head><title>Town news</title></head><body>{paragraph * 400}"
+            f"<p>{marker}</p>{paragraph * 400}</body></html>").encode()
 
 
 def chunked_parts() -> list[bytes]:
