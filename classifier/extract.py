@@ -14,13 +14,17 @@ _HIDDEN_SELECTORS = (
     "[style*='display:none'], [style*='display: none'], "
     "[style*='visibility:hidden'], [style*='visibility: hidden']"
 )
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+# Runs of whitespace other than a single plain space (those are the common case: leaving them in place
+# keeps the substitution cheap on long pages).
+_SPACES = re.compile(r"(?: ?[\t\r\f\v\u00a0\u200b]| {2,})[ \t\r\f\v\u00a0\u200b]*")
+# Far more than the model reads (classifier.model.MAX_PAGE_CHARS); the rest of a long page is not kept.
+MAX_TEXT_CHARS = 20_000
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 MAX_LINKS = 200
 
 
 def extract_visible_text(html: str) -> PageText:
-    """Title, visible body text and link targets of ``html``.
+    """Title, visible body text (its first ``MAX_TEXT_CHARS``) and link targets of ``html``.
 
     Never raises on malformed markup: the parser repairs it as a browser would.
     """
@@ -34,6 +38,6 @@ def extract_visible_text(html: str) -> PageText:
         node.decompose()
     tree.strip_tags(_INVISIBLE_TAGS)
     root = tree.body or tree.root
-    text = root.text(separator=" ", strip=True) if root else ""
-    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    text = root.text(separator=" ", strip=True)[: 2 * MAX_TEXT_CHARS] if root else ""
+    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()[:MAX_TEXT_CHARS]
     return PageText(title=title[:300], text=text, links=links)

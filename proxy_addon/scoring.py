@@ -115,7 +115,7 @@ class InProcessScorer:
 _process_model: Model | None = None
 
 
-WORKER_NICENESS = 10
+WORKER_NICENESS = 19  # the lowest priority: forwarding pages always comes first
 
 
 def _init_worker_process(model_path: str) -> None:

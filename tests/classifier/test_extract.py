@@ -54,3 +54,15 @@ def test_vietnamese_text_survives():
 def test_any_input_yields_text_without_raising(html):
     page = extract_visible_text(html)
     assert isinstance(page.text, str) and isinstance(page.title, str)
+
+
+def test_whitespace_runs_collapse_to_one_space():
+    page = extract_visible_text("<p>a \t\u00a0 b  c\u200b d</p>")
+    assert page.text == "a b c d"
+
+
+def test_only_the_start_of_a_very_long_page_is_kept():
+    from classifier.extract import MAX_TEXT_CHARS
+
+    page = extract_visible_text("<p>" + "word " * 50_000 + "</p>")
+    assert 0 < len(page.text) <= MAX_TEXT_CHARS
