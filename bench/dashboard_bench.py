@@ -10,6 +10,7 @@ import json
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,11 +77,20 @@ def p50_ms(client: FlaskClient, path: str, runs: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from figures import Figure, figure, print_json  # noqa: E402
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="10,000 alerts, 5 renders each")
+    parser.add_argument("--json", action="store_true", help="print the figures as a JSON list")
     args = parser.parse_args()
+    if args.quick:
+        args.alerts, args.runs = min(args.alerts, 10_000), min(args.runs, 5)
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with AlertStore(DataDir(root).ensure().database) as store:
@@ -99,11 +109,10 @@ def main() -> None:
 
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
         client.post("/login", data={"csrf_token": token.group(1), "password": PASSWORD})
-        print(
-            f"{args.alerts} alerts inserted in {insert_s:.1f} s; "
-            f"{args.runs} renders each, target p50 <= 100 ms"
-        )
-        print(f"{'page':<44} {'p50 ms':>8} {'max ms':>8} {'vs target':>10}")
+        say = (lambda *a: None) if args.json else print
+        say(f"{args.alerts} alerts inserted in {insert_s:.1f} s; {args.runs} renders each, "
+            "target p50 <= 100 ms")
+        say(f"{'page':<44} {'p50 ms':>8} {'max ms':>8} {'vs target':>10}")
         for label, path in (
             ("alerts list, page 1", "/alerts/"),
             ("alerts list, page 200", "/alerts/?page=200"),
@@ -112,7 +121,10 @@ def main() -> None:
             ("overview (7 and 30 days)", "/overview/"),
         ):
             p50, worst = p50_ms(client, path, args.runs)
-            print(f"{label:<44} {p50:>8.1f} {worst:>8.1f} {p50 / 100:>9.2f}x")
+            say(f"{label:<44} {p50:>8.1f} {worst:>8.1f} {p50 / 100:>9.2f}x")
+            figures.append(figure("dashboard", f"{label} p50 @ {args.alerts} alerts", p50, "ms", "<= 100"))
+    if args.json:
+        print_json(figures)
 
 
 if __name__ == "__main__":

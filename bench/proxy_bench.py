@@ -157,13 +157,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from figures import Figure, figure, print_json  # noqa: E402
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=40)
     parser.add_argument("--kib", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="2 rounds x 10 requests")
+    parser.add_argument("--json", action="store_true", help="print the figures as a JSON list")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.per_round, args.warmup = 2, 10, 3
 
     os.environ.pop("http_proxy", None)
     origin_port, _ = start_origin(args.kib)
@@ -187,10 +195,28 @@ def main() -> None:
             for _ in range(args.rounds):
                 for config in configs:
                     serial = run_round(config, origin_port, args.per_round, serial)
-            report(configs, args)
+            if args.json:
+                print_json(figures_of(configs, args))
+            else:
+                report(configs, args)
         finally:
             for config in configs:
                 config.stop()
+
+
+def figures_of(configs: list[Config], args: argparse.Namespace) -> list[Figure]:
+    bare = configs[0]
+    bare_rate = len(bare.latencies) / bare.elapsed
+    bare_p50 = statistics.median(bare.latencies)
+    figures = [figure("proxy", f"bare pages/s ({args.kib} KiB)", bare_rate, "pages/s")]
+    targets = {"monitor-process": ("<= 1", ">= 0.9"), "warn": ("<= 5", "")}
+    for c in configs[1:]:
+        added_target, ratio_target = targets.get(c.name, ("", ""))
+        rate = len(c.latencies) / c.elapsed
+        figures.append(figure("proxy", f"{c.name} x bare pages/s", rate / bare_rate, "ratio", ratio_target))
+        added_ms = (statistics.median(c.latencies) - bare_p50) * 1000
+        figures.append(figure("proxy", f"{c.name} added p50", added_ms, "ms", added_target))
+    return figures
 
 
 def report(configs: list[Config], args: argparse.Namespace) -> None:
