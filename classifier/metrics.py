@@ -79,3 +79,21 @@ def choose_threshold(
         if f1 > best_f1 or (f1 == best_f1 and t < best_t):
             best_t, best_f1 = float(t), f1
     return best_t
+
+
+def precision_cut(
+    is_label: Sequence[bool], proba: Sequence[float], floor: float, min_precision: float, min_alerts: int = 20
+) -> float:
+    """The lowest threshold at or above ``floor`` from which alerts were right at least ``min_precision``
+    of the time (with at least ``min_alerts`` alerts to judge by); 0.99 when no threshold qualifies.
+
+    Severity cut-points come from this, so that "high" means the same thing for every risk and model."""
+    y = np.asarray(is_label, dtype=bool)
+    p = np.asarray(proba, dtype=float)
+    for t in np.unique(np.round(np.concatenate([[floor], p[p >= floor]]), 4)):
+        alerted = p >= t
+        if alerted.sum() < min_alerts:
+            break
+        if (alerted & y).sum() / alerted.sum() >= min_precision:
+            return float(t)
+    return 0.99

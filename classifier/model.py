@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -164,10 +164,19 @@ class RiskModel:
     def score_page_text(self, page: PageText, url: str = "") -> Score:
         text = page.combined()
         score = self.score_messages([text], kind="page")[0]
-        blocked = self.blocked_host(url, *page.links[:50])
+        blocked = self.blocked_host(*page.links[:50])
         if blocked:
             score = self._known_phishing(score, blocked, text)
-        return Score(**{**score.__dict__, "title": page.title})
+        return self.with_url_reputation(replace(score, title=page.title), url)
+
+    def with_url_reputation(self, score: Score, url: str) -> Score:
+        """``score`` raised to a high scam alert when ``url``'s host is on the phishing blocklist.
+
+        The only part of a page's score that depends on its address rather than its content, so that
+        callers can cache scores by content and apply this per visit.
+        """
+        blocked = self.blocked_host(url)
+        return self._known_phishing(score, blocked, score.snippet) if blocked else score
 
     def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
         """Score a conversation over a sliding window of each counterpart's recent turns.
@@ -293,16 +302,16 @@ class RiskModel:
         return tuple(evidence), spans
 
     def _known_phishing(self, score: Score, host: str, text: str) -> Score:
-        p = max(score.scam, 0.99)
+        if score.evidence and score.evidence[0] == f"known phishing site: {host}":
+            return score
         evidence = (f"known phishing site: {host}", *score.evidence)[:MAX_EVIDENCE]
-        return Score(
-            scam=p,
-            grooming=score.grooming,
+        return replace(
+            score,
+            scam=max(score.scam, 0.99),
             alert="scam",
             severity="high",
             evidence=evidence,
             snippet=score.snippet or snippet_around(text, None),
-            lang=score.lang,
         )
 
 

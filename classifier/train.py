@@ -34,7 +34,7 @@ from classifier.datasets import (
     sha256_file,
     shared_data_files,
 )
-from classifier.metrics import choose_threshold, report
+from classifier.metrics import choose_threshold, precision_cut, report
 from classifier.model import ARTIFACT_NAME, CARD_NAME, MAX_PAGE_CHARS, RiskModel, host_digest
 from classifier.normalize import detect_lang, normalize
 from classifier.records import ChatMessage
@@ -52,8 +52,8 @@ HYPERPARAMETERS = {
     "corpus_weight": 4.0,
     "hard_negative_weight": 8.0,
     "calibration": "sigmoid, 3-fold",
-    "severity_medium": 0.75,
-    "severity_high": 0.92,
+    "severity_medium_precision": 0.97,
+    "severity_high_precision": 0.995,
 }
 
 Progress = Callable[[str], None]
@@ -178,10 +178,13 @@ def train(
             val_hard,
             MAX_HARD_NEGATIVE_ALERT_RATE,
         )
+        is_label = [ex.label == label for ex in val_set]
+        medium = precision_cut(is_label, p, t, HYPERPARAMETERS["severity_medium_precision"])
+        high = precision_cut(is_label, p, medium, HYPERPARAMETERS["severity_high_precision"])
         thresholds[label] = {
             "alert": round(t, 4),
-            "medium": round(max(t, HYPERPARAMETERS["severity_medium"]), 4),
-            "high": round(max(t, HYPERPARAMETERS["severity_high"]), 4),
+            "medium": round(medium, 4),
+            "high": round(max(medium, high), 4),
         }
     progress(f"thresholds: {thresholds}")
 
@@ -232,9 +235,11 @@ def train(
             "sizes": {k: len(v) for k, v in parts.items()},
         },
         "thresholds": thresholds,
-        "threshold_policy": f"best validation F1 with benign false alerts <= "
+        "threshold_policy": f"alert: best validation F1 with benign false alerts <= "
         f"{MAX_BENIGN_FALSE_ALERT_RATE:.0%} and hard-negative false alerts <= "
-        f"{MAX_HARD_NEGATIVE_ALERT_RATE:.0%}",
+        f"{MAX_HARD_NEGATIVE_ALERT_RATE:.0%}; medium and high: the lowest probabilities from which "
+        f"validation alerts were right {HYPERPARAMETERS['severity_medium_precision']:.0%} and "
+        f"{HYPERPARAMETERS['severity_high_precision']:.0%} of the time",
         "hyperparameters": {
             k: (list(v.items()) if isinstance(v, dict) else v) for k, v in HYPERPARAMETERS.items()
         },

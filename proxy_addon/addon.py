@@ -198,13 +198,14 @@ class NotAlone:
             log.error("NotAlone: scoring is OFF, traffic passes unscored: %s", e)
             self._write_status(store, scoring_on=False, reason=str(e), version="")
             return
-        local = scoring.CachedScorer(scoring.InProcessScorer(model))
+        reputation = getattr(model, "with_url_reputation", None)
+        local = scoring.CachedScorer(scoring.InProcessScorer(model), reputation=reputation)
         self.scorer = local
         self._model_thresholds = dict(getattr(model, "thresholds", {}) or {})
         self._refresh(store)
         if options.worker == "process":
             remote = scoring.ProcessPoolScorer(options.model, model.version)
-            self.job_scorer = scoring.CachedScorer(remote, local.cache)
+            self.job_scorer = scoring.CachedScorer(remote, local.cache, reputation=reputation)
         else:
             self.job_scorer = local
         log.info("NotAlone: scoring with model %s (%s worker)", model.version, options.worker)

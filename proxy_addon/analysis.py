@@ -17,7 +17,7 @@ from alert_store import Alert, AlertStore, ChatTurn
 from classifier.records import ChatMessage, Score
 from proxy_addon import chat_text
 from proxy_addon.conversation import conversation_key
-from proxy_addon.policy import AlertPolicy
+from proxy_addon.policy import AlertPolicy, Decision
 from proxy_addon.scoring import CONVERSATION, PAGE, TEXT, CachedScorer, ScoreRequest
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -67,6 +67,11 @@ class AlertGate:
                 self._seen.popitem(last=False)
             return True
 
+    def forget(self, child: str, subject: str, category: str) -> None:
+        """Undo an admission whose alert could not be written, so that a retry is admitted."""
+        with self._lock:
+            self._seen.pop((child, subject, category), None)
+
 
 class RecentTurns:
     """Remembers the last messages of each conversation so that a chat app re-sending its history (every
@@ -77,8 +82,17 @@ class RecentTurns:
         self.per_conversation = per_conversation
         self.conversations = conversations
 
+    @staticmethod
+    def _digest(direction: str, text: str) -> str:
+        return hashlib.blake2b(f"{direction}\x00{text}".encode(), digest_size=12).hexdigest()
+
+    def forget(self, key: str, direction: str, text: str) -> None:
+        """Un-see a message whose append failed, so that a retry appends it."""
+        if key in self._seen:
+            self._seen[key][0].discard(self._digest(direction, text))
+
     def is_new(self, key: str, direction: str, text: str) -> bool:
-        digest = hashlib.blake2b(f"{direction}\x00{text}".encode(), digest_size=12).hexdigest()
+        digest = self._digest(direction, text)
         seen, order = self._seen.get(key) or (set(), deque())
         self._seen[key] = (seen, order)
         self._seen.move_to_end(key)
@@ -91,11 +105,6 @@ class RecentTurns:
         while len(self._seen) > self.conversations:
             self._seen.popitem(last=False)
         return True
-
-
-def probability_of(score: Score, category: str) -> float:
-    value = score.grooming if category == "grooming" else score.scam
-    return min(1.0, max(0.0, float(value)))
 
 
 class Analysis:
@@ -129,7 +138,11 @@ class Analysis:
             if not self.recent.is_new(key, direction, item.text):
                 continue
             sender = item.sender or (CHILD_SENDER if direction == "outgoing" else OTHER_SENDER)
-            grown[key] = store.append_turn(key, ChatTurn(sender, item.text, direction))
+            try:
+                grown[key] = store.append_turn(key, ChatTurn(sender, item.text, direction))
+            except Exception:
+                self.recent.forget(key, direction, item.text)  # a retry of this job must append it
+                raise
         last: Score | None = None
         for key, window in grown.items():
             messages = tuple(
@@ -168,11 +181,21 @@ class Analysis:
         if not self.gate.admit(ctx.child, subject, decision.category, severity, tuple(score.stages)):
             return None
         scorer = self._scorer()
+        try:
+            return self._add(store, ctx, score, decision, direction, text, conversation,
+                             scorer.version if scorer is not None else "")
+        except Exception:
+            self.gate.forget(ctx.child, subject, decision.category)  # a retry must write it
+            raise
+
+    @staticmethod
+    def _add(store: AlertStore, ctx: FlowContext, score: Score, decision: Decision, direction: str,
+             text: str, conversation: str, model_version: str) -> int:
         return store.add(Alert(
             child=ctx.child,
             device=ctx.device,
             category=decision.category,
-            severity=severity,
+            severity=decision.severity,
             probability=decision.probability,
             snippet=(score.snippet or text)[:500],
             direction=direction,
@@ -181,6 +204,6 @@ class Analysis:
             app=ctx.app,
             terms=tuple(score.evidence),
             stages=tuple(score.stages),
-            model_version=scorer.version if scorer is not None else "",
+            model_version=model_version,
             conversation_key=conversation,
         ))

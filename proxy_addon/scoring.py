@@ -19,9 +19,9 @@ import multiprocessing
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -71,12 +71,13 @@ class ScoreRequest:
     messages: tuple[ChatMessage, ...] = ()
 
     def content_hash(self) -> str:
+        """The key of what the model reads: the text, not the address (see ``CachedScorer``)."""
         digest = hashlib.blake2b(self.kind.encode(), digest_size=20)
         if self.kind == CONVERSATION:
             for m in self.messages:
                 digest.update(b"\x00%d\x00" % m.from_child + m.sender.encode() + b"\x00" + m.text.encode())
         else:
-            digest.update(self.url.encode() + b"\x00" + self.text.encode("utf-8", "surrogatepass"))
+            digest.update(self.text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
 
@@ -183,19 +184,30 @@ class ScoreCache:
 
 
 class CachedScorer:
-    """A scorer behind a content-hash cache, shared by the synchronous path and the worker."""
+    """A scorer behind a content-hash cache, shared by the synchronous path and the worker.
 
-    def __init__(self, scorer: Scorer, cache: ScoreCache | None = None) -> None:
+    Scores are cached by content alone, so the same page under many addresses (a scam kit on fresh
+    URLs, a page with tracking parameters) is scored once; the address's own reputation (the phishing
+    blocklist) is applied to each visit by ``reputation``, the model's ``with_url_reputation``.
+    """
+
+    def __init__(self, scorer: Scorer, cache: ScoreCache | None = None,
+                 reputation: Callable[[Score, str], Score] | None = None) -> None:
         self.scorer = scorer
         self.cache = cache if cache is not None else ScoreCache()
         self.version = scorer.version
+        self.reputation = reputation
 
     def score(self, request: ScoreRequest) -> Score:
         key = request.content_hash()
-        if (cached := self.cache.get(key)) is not None:
-            return cached
-        score = self.scorer.score(request)
-        self.cache.put(key, score)
+        if self.reputation is None:  # the address may change the score: cache per address too
+            key = f"{key}:{request.url}"
+        score = self.cache.get(key)
+        if score is None:
+            score = self.scorer.score(replace(request, url="") if self.reputation else request)
+            self.cache.put(key, score)
+        if self.reputation is not None and request.url:
+            score = self.reputation(score, request.url)
         return score
 
     def close(self) -> None:

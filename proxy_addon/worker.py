@@ -4,6 +4,10 @@ Hooks run on mitmproxy's event loop and must never wait, so they hand work here.
 bounded queue that drops its *oldest* job when full (a stale page matters less than the one the child is
 reading now) and counts the drop; small store writes (devices, blind spots, counters, alerts already
 decided) go into their own queue so that a burst of pages cannot crowd them out.
+
+A task that fails because the database cannot be written right now (locked past the busy timeout, disk
+full, an I/O error) is kept and retried with backoff, so an alert waits for the disk instead of being lost;
+``store.retried`` and ``store.gave_up`` count what happened, and the first failure of a spell is logged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ StoreTask = Callable[[AlertStore], None]
 
 WRITE_QUEUE_LIMIT = 10_000
 STORE_OPEN_ATTEMPTS = 10
+RETRY_LIMIT = 10_000  # tasks waiting for the database; past this the oldest is given up (and counted)
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+RETRY_ATTEMPTS = 70  # about an hour of trying before a task is given up
 
 
 class DropOldestQueue(Generic[T]):
@@ -84,7 +91,11 @@ class BackgroundWorker:
         self._wake = threading.Condition()
         self._stopping = False
         self._busy = True  # until on_start has run, so that wait_idle() covers loading the model
-        self._dropped_reported = 0
+        self._reported: dict[str, int] = {}
+        # (due, attempts, kind, task) of tasks the database refused; only the worker thread touches it.
+        self._retry: deque[tuple[float, int, str, StoreTask]] = deque()
+        self.retried = 0
+        self.gave_up = 0
         self._thread = threading.Thread(target=self._run, name="notalone-worker", daemon=True)
 
     # -- called from the event loop -------------------------------------------------------------------
@@ -154,7 +165,8 @@ class BackgroundWorker:
                 self._wake.notify_all()
             next_tick = time.monotonic() + self._tick_interval_s
             while True:
-                item = self._next(next_tick - time.monotonic())
+                due = min(next_tick, self._retry[0][0]) if self._retry else next_tick
+                item = self._next(due - time.monotonic())
                 if item is not None:
                     kind, task = item
                     try:
@@ -165,27 +177,70 @@ class BackgroundWorker:
                             self._wake.notify_all()
                 elif self._stopping:
                     break
+                self._run_due_retries(store)
                 if self._tick and time.monotonic() >= next_tick:
                     self._call(store, "tick", self._tick)
                     next_tick = time.monotonic() + self._tick_interval_s
                 self._report_drops(store)
         finally:
+            self._run_due_retries(store, everything=True)  # a last try at shutdown
+            if self._retry:
+                log.error("NotAlone: %d task(s) could not be written before shutdown: the database "
+                          "stayed unavailable", len(self._retry))
             self._report_drops(store)
             store.close()
 
-    def _report_drops(self, store: AlertStore) -> None:
-        dropped = self.jobs.dropped
-        if dropped > self._dropped_reported:
-            self._call(store, "drop_count",
-                       lambda s: s.increment("queue.dropped", dropped - self._dropped_reported))
-            self._dropped_reported = dropped
+    @property
+    def pending_retries(self) -> int:
+        return len(self._retry)
 
-    def _call(self, store: AlertStore, kind: str, task: StoreTask) -> None:
+    def _run_due_retries(self, store: AlertStore, everything: bool = False) -> None:
+        now = time.monotonic()
+        for _ in range(len(self._retry)):
+            due, attempts, kind, task = self._retry[0]
+            if not everything and due > now:
+                break
+            self._retry.popleft()
+            self._call(store, kind, task, attempts)
+
+    def _keep_for_retry(self, kind: str, task: StoreTask, attempts: int, error: sqlite3.Error) -> None:
+        if attempts >= RETRY_ATTEMPTS:
+            self.gave_up += 1
+            log.error("NotAlone: gave up writing a %s task after %d attempts: %s", kind, attempts, error)
+            return
+        if not self._retry and attempts == 0:
+            log.warning("NotAlone: the database cannot be written (%s); keeping work to retry", error)
+        if len(self._retry) >= RETRY_LIMIT:
+            self._retry.popleft()
+            self.gave_up += 1
+        delay = RETRY_DELAYS_S[min(attempts, len(RETRY_DELAYS_S) - 1)]
+        self._retry.append((time.monotonic() + delay, attempts + 1, kind, task))
+        self.retried += 1
+
+    def _report_drops(self, store: AlertStore) -> None:
+        """Add what was dropped, retried or given up since the last report to the store's counters."""
+        for name, value in (("queue.dropped", self.jobs.dropped), ("store.retried", self.retried),
+                            ("store.gave_up", self.gave_up)):
+            reported = self._reported.get(name, 0)
+            if value > reported:
+                self._call(store, "count", lambda s, n=name, d=value - reported: s.increment(n, d))
+                self._reported[name] = value
+
+    def _call(self, store: AlertStore, kind: str, task: StoreTask, attempts: int = 0) -> None:
         try:
             task(store)
-        except Exception as e:  # the fail-open boundary: count it, keep the thread alive
-            self._on_error(kind, e)
-            try:
-                store.increment(f"errors.{kind}")
-            except Exception:  # a broken database must not kill the worker either
-                log.exception("NotAlone: could not count an error of kind %s", kind)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as e:
+            if isinstance(e, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                self._fail(store, kind, e)  # the task itself is wrong: retrying cannot help
+            else:  # locked, busy, disk full, I/O error: the database may come back
+                self._keep_for_retry(kind, task, attempts, e)
+        except Exception as e:
+            self._fail(store, kind, e)
+
+    def _fail(self, store: AlertStore, kind: str, e: BaseException) -> None:
+        """The fail-open boundary: report and count the error, keep the thread alive."""
+        self._on_error(kind, e)
+        try:
+            store.increment(f"errors.{kind}")
+        except Exception:  # a broken database must not kill the worker either
+            log.exception("NotAlone: could not count an error of kind %s", kind)

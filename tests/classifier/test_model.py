@@ -151,3 +151,15 @@ def test_hard_negatives_raise_no_alert(shipped_model, text):
 )
 def test_scams_in_english_and_vietnamese_alert(shipped_model, text, label):
     assert shipped_model.score_message(text).alert == label
+
+
+BLOCKLISTED = "http://0.watch-video.net/login"  # listed by Chống Lừa Đảo (../shared/data)
+
+
+def test_a_known_phishing_host_is_a_high_scam_alert_whatever_the_text(shipped_model):
+    html = "<title>Welcome</title><p>Hello, please sign in to continue.</p>"
+    assert shipped_model.score_page(html, url="https://homework.example/").alert is None
+    score = shipped_model.score_page(html, url=BLOCKLISTED)
+    assert (score.alert, score.severity) == ("scam", "high")
+    assert score.evidence[0] == "known phishing site: 0.watch-video.net"
+    assert shipped_model.with_url_reputation(score, BLOCKLISTED) == score  # applied once

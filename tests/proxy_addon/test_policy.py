@@ -91,3 +91,23 @@ def test_retention_purges_at_most_once_per_interval(tmp_path):
         )
         assert purge.maybe_purge(store, days=30, now=10.0) == 0
         assert purge.maybe_purge(store, days=30, now=3601.0) == 1
+
+
+def test_scores_are_cached_by_content_and_the_address_reputation_applied_per_visit(shipped_model):
+    from proxy_addon.scoring import PAGE, CachedScorer, InProcessScorer, ScoreRequest
+
+    calls = []
+
+    class Counting(InProcessScorer):
+        def score(self, request):
+            calls.append(request.url)
+            return super().score(request)
+
+    scorer = CachedScorer(Counting(shipped_model), reputation=shipped_model.with_url_reputation)
+    html = "<title>Welcome</title><p>Hello, please sign in to continue.</p>"
+    first = scorer.score(ScoreRequest(PAGE, html, "https://homework.example/a"))
+    second = scorer.score(ScoreRequest(PAGE, html, "https://homework.example/b?utm=1"))
+    listed = scorer.score(ScoreRequest(PAGE, html, "http://0.watch-video.net/login"))
+    assert calls == [""]  # scored once, without its address
+    assert first == second and first.alert is None
+    assert listed.alert == "scam" and listed.severity == "high"
