@@ -109,6 +109,7 @@ VI: dict[str, str] = {
     "Apply": "Áp dụng",
     "Clear": "Xóa lọc",
     "{n} alerts": "{n} cảnh báo",
+    "1 alert": "1 cảnh báo",
     "No alerts here. NotAlone will show you anything worrying it sees.": "Không có cảnh báo nào. NotAlone sẽ cho bạn biết khi thấy điều đáng lo.",
     "Pages": "Trang",
     "Newer": "Mới hơn",
