@@ -63,6 +63,9 @@ _LEET_MAP = str.maketrans(
 _LEET_WORD = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[a-z])(?=[\w@$!|]*[0-9@$!|])[a-z0-9@$!|]{3,}(?![\w@$!|])")
 
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+# No word is that long: a run of thousands of characters is padding meant to drown the real text's
+# character n-grams, so only its start is kept.
+_LONG_RUN = re.compile(r"(\S{32})\S+")
 
 # Teen-code and chat abbreviations, by language. Keys are folded words; values are full folded forms.
 TEENCODE_VI: dict[str, str] = {
@@ -295,6 +298,7 @@ def normalize(text: str, lang: str | None = None) -> str:
     s = _NUMBER.sub(f" {NUMBER_TOKEN} ", s)
     s = _LEET_WORD.sub(_leet, s)
     s = _REPEATS.sub(r"\1\1", s)
+    s = _LONG_RUN.sub(r"\1", s)
     table = _TEENCODE[lang]
     s = _TEENCODE_RE[lang].sub(lambda m: table[m.group(1)], s)
     return s

@@ -28,7 +28,7 @@ from proxy_addon import scoring
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.analysis import Analysis, FlowContext
 from proxy_addon.blind_spots import is_doh_request
-from proxy_addon.content import MAX_UNCLOSED_TAGS, content_kind, unclosed_tags, valid_unicode
+from proxy_addon.content import content_kind, valid_unicode
 from proxy_addon.help_desk import HelpDesk
 from proxy_addon.help_page import helpline_number
 from proxy_addon.identity import DEFAULT_CHILD, ChildMap, Identity, client_ip, device_id
@@ -395,9 +395,6 @@ class NotAlone:
                 return
             text = response.get_text(strict=False)
             if not text or len(text) > self.settings.max_body:  # a small gzip body can inflate a lot
-                return
-            if kind == "html" and unclosed_tags(text) > MAX_UNCLOSED_TAGS:
-                self._write("skipped.too_deep", lambda s: s.increment("skipped.too_deep"))
                 return
             identity = self._identify(flow)
             if kind == "html" and self.settings.mode in ("warn", "block"):

@@ -30,19 +30,3 @@ def valid_unicode(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return text
-
-
-# An HTML parser checks the stack of open elements for every block-level start tag, so markup with tens
-# of thousands of unclosed <div>s costs time quadratic in their number (200,000 took the classifier two
-# minutes). Pages past this bound are skipped and counted; real pages stay far below it.
-MAX_UNCLOSED_TAGS = 20_000
-
-
-def unclosed_tags(html: str) -> int:
-    """An upper bound on how deep ``html`` nests: start tags minus end tags (comments and doctypes aside).
-
-    Void elements (``<br>``, ``<img>``) count too, so this over-estimates; it is a cheap guard, a few
-    string scans, run before the page is parsed."""
-    opening = html.count("<") - html.count("<!")
-    closing = html.count("</")
-    return opening - 2 * closing

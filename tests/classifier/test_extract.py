@@ -66,3 +66,17 @@ def test_only_the_start_of_a_very_long_page_is_kept():
 
     page = extract_visible_text("<p>" + "word " * 50_000 + "</p>")
     assert 0 < len(page.text) <= MAX_TEXT_CHARS
+
+
+def test_markup_nested_too_deep_to_parse_is_read_without_the_parser():
+    from classifier.extract import MAX_UNCLOSED_TAGS
+
+    html = (
+        "<title>Free &amp; Robux</title><script>var hidden = 1</script>"
+        + "<div>" * (MAX_UNCLOSED_TAGS * 10)
+        + "<p>buy a gift card &amp; send the code</p><a href='http://x.example/a'>here</a>"
+    )
+    page = extract_visible_text(html)
+    assert page.title == "Free & Robux"
+    assert page.text == "buy a gift card & send the code here"
+    assert page.links == ("http://x.example/a",)

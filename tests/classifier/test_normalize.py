@@ -110,3 +110,8 @@ def test_normalize_never_raises_and_folding_keeps_length(text):
 @given(st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạấầẩẫậéèẻẽẹíìỉĩịóòỏõọúùủũụýỳỷỹỵ ", max_size=80))
 def test_fold_removes_every_vietnamese_mark(text):
     assert fold(text).isascii()
+
+
+def test_a_huge_unbroken_run_cannot_drown_the_text():
+    padded = normalize("free robux here " + "qwerty" * 500 + " claim now")
+    assert len(padded) < 80 and padded.startswith("free robux here")

@@ -255,14 +255,15 @@ def test_oversized_and_bomb_bodies_are_skipped_and_counted(addon: NotAlone) -> N
         assert after.get(name, 0) == before.get(name, 0) + 1, name
 
 
-def test_deeply_nested_html_is_skipped_before_parsing_and_counted(addon: NotAlone) -> None:
-    before = counters(addon).get("skipped.too_deep", 0)
+def test_deeply_nested_html_passes_untouched_and_is_still_read(addon: NotAlone) -> None:
+    """Markup nested too deep for the parser is read flat by the classifier: padding a scam page with
+    thousands of unclosed tags neither stalls the proxy nor hides the page."""
     flow = tflow.tflow(resp=True)
     flow.response.headers["content-type"] = "text/html"
     flow.response.raw_content = b"<i>" * 21_000 + b"buy a gift card"
     addon.response(flow)
-    assert counters(addon).get("skipped.too_deep", 0) == before + 1
     assert flow.response.raw_content == b"<i>" * 21_000 + b"buy a gift card"
+    assert addon.wait_idle(30)
 
 
 def test_deep_json_is_an_error_counted_at_the_fail_open_boundary(addon: NotAlone) -> None:
