@@ -205,6 +205,7 @@ class NotAlone:
         self._refresh(store)
         if options.worker == "process":
             remote = scoring.ProcessPoolScorer(options.model, model.version)
+            remote.warm_up()  # before "scoring on" is reported: the first burst of pages must not wait
             self.job_scorer = scoring.CachedScorer(remote, local.cache, reputation=reputation)
         else:
             self.job_scorer = local
@@ -402,9 +403,14 @@ class NotAlone:
                 return
             if kind in ("html", "text"):
                 context = self._context(flow, identity)
-                is_html = kind == "html"
-                self._job("page", lambda s: self.analysis.page(s, context, valid_unicode(text),
-                                                               is_html=is_html))
+                request = self.analysis.page_request(context, valid_unicode(text), is_html=kind == "html")
+                seen = self.analysis.seen_page(context, request)
+                if seen is None:
+                    self._job("page", lambda s: self.analysis.page(s, context, request))
+                elif self.analysis.wants_alert(context, seen):  # seen before: only the alert to write
+                    snippet_source = request.text[:2000]
+                    self._write("alert", lambda s: self.analysis.record(
+                        s, context, seen, direction="incoming", subject=context.url, text=snippet_source))
             else:
                 context = self._context(flow, identity, app=flow.request.pretty_host)
                 ctype = response.headers.get("content-type", "").lower()

@@ -122,11 +122,26 @@ class Analysis:
         return scorer.score(request) if scorer is not None else None
 
     # -- pages ------------------------------------------------------------------------------------------
-    def page(self, store: AlertStore, ctx: FlowContext, text: str, *, is_html: bool) -> Score | None:
-        score = self.score(ScoreRequest(PAGE if is_html else TEXT, text, ctx.url))
+    @staticmethod
+    def page_request(ctx: FlowContext, text: str, *, is_html: bool) -> ScoreRequest:
+        return ScoreRequest(PAGE if is_html else TEXT, text, ctx.url)
+
+    def page(self, store: AlertStore, ctx: FlowContext, request: ScoreRequest) -> Score | None:
+        score = self.score(request)
         if score is not None:
-            self.record(store, ctx, score, direction="incoming", subject=ctx.url, text=text)
+            self.record(store, ctx, score, direction="incoming", subject=ctx.url, text=request.text[:2000])
         return score
+
+    def seen_page(self, ctx: FlowContext, request: ScoreRequest) -> Score | None:
+        """The cached score of a page whose content was scored before, or None.
+
+        Called on the event loop: a cache look-up costs a hash of the text, far less than queueing the
+        page for a worker thread that must win the GIL from the busy proxy first."""
+        scorer = self._scorer()
+        return scorer.cached(request) if scorer is not None else None
+
+    def wants_alert(self, ctx: FlowContext, score: Score) -> bool:
+        return self.policy.decide(score, ctx.child) is not None
 
     # -- chat -------------------------------------------------------------------------------------------
     def chat(self, store: AlertStore, ctx: FlowContext, strings: Sequence[chat_text.ChatString],

@@ -151,6 +151,11 @@ class ProcessPoolScorer:
     def score(self, request: ScoreRequest) -> Score:
         return self._pool.submit(_score_in_worker_process, request).result(timeout=SCORE_TIMEOUT_S)
 
+    def warm_up(self, timeout: float = 120.0) -> None:
+        """Start the process and load its model now, not on the first page: until it is warm, every page
+        would wait in the queue (and a burst would overflow it)."""
+        self._pool.submit(_score_in_worker_process, ScoreRequest(TEXT, "hello")).result(timeout=timeout)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -198,17 +203,28 @@ class CachedScorer:
         self.version = scorer.version
         self.reputation = reputation
 
-    def score(self, request: ScoreRequest) -> Score:
+    def _key(self, request: ScoreRequest) -> str:
         key = request.content_hash()
-        if self.reputation is None:  # the address may change the score: cache per address too
-            key = f"{key}:{request.url}"
+        # Without a reputation step the address may change the score: cache per address too.
+        return key if self.reputation is not None else f"{key}:{request.url}"
+
+    def _for_address(self, score: Score, request: ScoreRequest) -> Score:
+        if self.reputation is not None and request.url:
+            return self.reputation(score, request.url)
+        return score
+
+    def cached(self, request: ScoreRequest) -> Score | None:
+        """The score if this content was scored before, without scoring it now."""
+        score = self.cache.get(self._key(request))
+        return None if score is None else self._for_address(score, request)
+
+    def score(self, request: ScoreRequest) -> Score:
+        key = self._key(request)
         score = self.cache.get(key)
         if score is None:
             score = self.scorer.score(replace(request, url="") if self.reputation else request)
             self.cache.put(key, score)
-        if self.reputation is not None and request.url:
-            score = self.reputation(score, request.url)
-        return score
+        return self._for_address(score, request)
 
     def close(self) -> None:
         self.scorer.close()

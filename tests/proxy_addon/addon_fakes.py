@@ -41,6 +41,9 @@ class FakeModel:
                          snippet=text[max(0, at - 100): at + 100], lang="en", title=title)
         return Score(scam=0.02, grooming=0.01, lang="en", title=title)
 
+    def with_url_reputation(self, score: Score, url: str) -> Score:
+        return score  # no blocklist in the fake: every address is unknown
+
     def score_page(self, html: str, url: str = "") -> Score:
         self._count()
         title = html.split("<title>", 1)[1].split("</title>", 1)[0] if "<title>" in html else ""

@@ -85,6 +85,19 @@ def test_same_page_is_scored_once_and_alerted_once(proxy: Proxy) -> None:
     assert proxy.store.count() == 1
 
 
+def test_known_content_on_a_new_address_is_alerted_without_scoring_again(proxy: Proxy) -> None:
+    """A scam kit on fresh URLs: the content is scored once; each new address still gets its alert,
+    written from the cache without queueing the page for scoring."""
+    proxy.addon.response(page_flow(SCAM_HTML, url="https://a.example/claim"))
+    proxy.settle()
+    for host in ("b.example", "c.example"):
+        proxy.addon.response(page_flow(SCAM_HTML, url=f"https://{host}/claim"))
+    proxy.settle()
+    assert proxy.model.calls == 1
+    assert sorted(a.url for a in proxy.store.list()) == [
+        "https://a.example/claim", "https://b.example/claim", "https://c.example/claim"]
+
+
 @pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream", "text/css", "video/mp4"])
 def test_non_text_content_is_skipped(proxy: Proxy, content_type: str) -> None:
     proxy.addon.response(page_flow(SCAM_HTML, content_type=content_type))
