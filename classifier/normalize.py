@@ -243,9 +243,15 @@ TEENCODE_EN: dict[str, str] = {
 _VI_LETTERS = re.compile(
     "[ăâđêôơưáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", re.IGNORECASE
 )
+# Vietnamese words (folded) and teen-code that are not English words: enough of them in a text typed
+# without diacritics marks it Vietnamese.
 _VI_WORDS = frozenset(
     "khong la cua va nhe nha ban minh em anh duoc roi gi nay voi cho thi ma di nhung mot cac nguoi "
-    "lam biet tien chuyen qua nhan oi day vay luon ne dung sao tai khoan hay con toi chi co".split()
+    "lam biet tien chuyen qua nhan oi day vay luon ne dung sao tai khoan hay toi chi "
+    "mai choi hoc truong thuong nhat chung cung nhieu tuoi bao gio sang chieu ngay thang den "
+    "vao len xuong muon nghi noi hoi dep xinh lop bai tap kiem tra chua nua dau doi cai nao "
+    "ko dc vs bn mk mik ib stk ck ny sdt mn mng ns nt trc ntn cx lm kb hok hk hem oy thik bik ak "
+    "j z e".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")

@@ -80,6 +80,9 @@ def test_ordinary_numbers_and_ordinals_are_not_leetspeak():
         ("ko bn oi toi nay choi game ko", "vi"),
         ("see you at practice tomorrow", "en"),
         ("how old r u lol", "en"),
+        ("ko dc ke vs ai nha, mai a qua truong don e", "vi"),
+        ("i am a good boy and u r too", "en"),
+        ("can u send me the code that came to ur phone", "en"),
     ],
 )
 def test_language_detection(text, lang):
