@@ -163,3 +163,21 @@ def test_a_known_phishing_host_is_a_high_scam_alert_whatever_the_text(shipped_mo
     assert (score.alert, score.severity) == ("scam", "high")
     assert score.evidence[0] == "known phishing site: 0.watch-video.net"
     assert shipped_model.with_url_reputation(score, BLOCKLISTED) == score  # applied once
+
+
+def test_the_fast_vectorizers_give_scikit_learns_rows(shipped_model):
+    import numpy as np
+
+    from classifier.features import FastTfidf, char_wb_ngrams
+    from classifier.normalize import normalize
+
+    texts = [normalize(t) for t in (
+        "FREE robux at robux-gift.xyz!!", "em ơi cho chị xin stk nhé", "a", "", "ok",
+        "Congratulations you won an iPhone " * 40, "gửi ảnh đi, đừng nói với bố mẹ nha " * 10,
+    )]
+    for vectorizer in shipped_model._vectorizers:
+        fast = FastTfidf(vectorizer).transform(texts)
+        assert np.allclose(fast.toarray(), vectorizer.transform(texts).toarray(), atol=1e-6)
+    char = next(v for v in shipped_model._vectorizers if v.analyzer == "char_wb")
+    for text in texts:
+        assert sorted(char_wb_ngrams(text, *char.ngram_range)) == sorted(char.build_analyzer()(text))
