@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "alerts": "notalone.commands.alerts:alerts",
     "up": "notalone.commands.up:up",
     "demo": "notalone.commands.demo:demo",
+    "notify": "notalone.commands.notify:notify",
 }
 
 

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from alert_store import DEFAULT_ALLOWED_CLIENTS, SettingKey
 from parent_ui.db import get_db
 from parent_ui.i18n import gettext as _
+from parent_ui.notifications import Notifier
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -173,6 +174,23 @@ def index() -> ResponseReturnValue:
     return render_template(
         "settings.html", s=current_settings(), errors=errors, form=request.form, modes=MODES, digests=DIGESTS
     ), status
+
+
+@bp.post("/test-notification")
+def test_notification() -> ResponseReturnValue:
+    """Send a test message on every configured channel now and say, in plain words, how it went."""
+    outcomes = Notifier(request.host_url).send_test(get_db())
+    if not outcomes:
+        flash(_("Nothing to test yet: enter an email address or a webhook address and save the settings."),
+              "error")
+    names = {"email": _("email"), "webhook": _("webhook")}
+    for channel, reason in outcomes:
+        if reason is None:
+            flash(_("Test {channel} sent. Check that it arrived.", channel=names[channel]), "ok")
+        else:
+            flash(_("The test {channel} could not be sent: {reason}.", channel=names[channel], reason=reason),
+                  "error")
+    return redirect(url_for("settings.index"))
 
 
 @bp.post("/purge")

@@ -271,4 +271,15 @@ VI: dict[str, str] = {
     "Someone asks for photos or to meet": "Có người xin ảnh hoặc rủ gặp mặt",
     "I saw something scary": "Con thấy điều gì đó đáng sợ",
     "Something else": "Chuyện khác",
+    # Notifications: the Settings page's test button
+    "Test notifications": "Thử thông báo",
+    "Sends a test message to the saved email address and webhook now.":
+        "Gửi ngay một tin thử đến địa chỉ email và webhook đã lưu.",
+    "Send a test notification": "Gửi thông báo thử",
+    "Nothing to test yet: enter an email address or a webhook address and save the settings.":
+        "Chưa có gì để thử: hãy nhập địa chỉ email hoặc địa chỉ webhook rồi lưu cài đặt.",
+    "email": "email",
+    "webhook": "webhook",
+    "Test {channel} sent. Check that it arrived.": "Đã gửi {channel} thử. Hãy kiểm tra xem đã nhận được chưa.",
+    "The test {channel} could not be sent: {reason}.": "Không gửi được {channel} thử: {reason}.",
 }

@@ -41,10 +41,12 @@ from notalone.config import (
 from notalone.lan import advertised_host, port_free
 from notalone.logs import configure_logging
 from notalone.supervisor import Backoff, PartSpec, PeriodicTask, Supervisor
+from parent_ui.notifications import Notifier
 
 log = logging.getLogger("notalone.up")
 
 RETENTION_INTERVAL_S = 3600.0
+NOTIFY_INTERVAL_S = 60.0
 STOP_TIMEOUT_S = 30.0  # the addon drains its queue on shutdown; a Raspberry Pi may need a while
 _LOOPBACK_FOR = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 # mitmproxy's termlog speaks its own level names.
@@ -127,6 +129,14 @@ def purge_expired(config: Config, data_dir: DataDir) -> None:
         result = store.purge_older_than(effective.retention.days)
     log.info("retention purge", extra={"days": effective.retention.days, "alerts": result.alerts,
                                        "messages": result.conversation_messages, "total": result.total})
+
+
+def notify_parents(notifier: Notifier, data_dir: DataDir) -> None:
+    """Send the alerts and digests that are due (parent_ui/notifications.py); failures retry next minute."""
+    with AlertStore(data_dir.database) as store:
+        result = notifier.run(store)
+    if result.sent or result.failed:
+        log.info("notifications", extra={"sent": result.sent, "failed": result.failed})
 
 
 def _setup_done(data_dir: DataDir) -> bool:
@@ -258,11 +268,15 @@ def up(data_dir: Path | None, config_path: Path | None, verbose: bool, json_logs
                                  "dashboard": f"http://{layout.dashboard_host}:{config.dashboard.port}/",
                                  "ca_cert": str(root.ca_cert)})
 
+    notifier = Notifier(f"http://{layout.dashboard_host}:{config.dashboard.port}/")
     supervisor = Supervisor(
         parts,
         backoff=Backoff(),
         stop_timeout_s=STOP_TIMEOUT_S,
-        tasks=[PeriodicTask("retention", RETENTION_INTERVAL_S, lambda: purge_expired(config, root))],
+        tasks=[
+            PeriodicTask("retention", RETENTION_INTERVAL_S, lambda: purge_expired(config, root)),
+            PeriodicTask("notify", NOTIFY_INTERVAL_S, lambda: notify_parents(notifier, root)),
+        ],
         on_ready=announce,
     )
     supervisor.install_signal_handlers()
