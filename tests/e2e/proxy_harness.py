@@ -1,4 +1,5 @@
-"""Real parts for the proxy's end-to-end tests: a test CA, a local origin server and a proxy process.
+"""Real parts for the proxy's end-to-end tests: a test CA, a local origin server, a proxy process and the
+parents' dashboard.
 
 Everything listens on 127.0.0.1 only, on ports the OS hands out. Waits poll with generous deadlines
 because the machine running the tests is shared and slow; nothing asserts on timing.
@@ -18,7 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 180.0
 ALERT_TIMEOUT_S = 90.0
+CHILD = "Mai"
+DEVICE = "ip:127.0.0.1"  # the device the proxy sees for every test client (they all run on loopback)
 
 SCAM_HTML = (
     "<!doctype html><html><head><title>You won an iPhone!</title></head><body>"
@@ -310,6 +314,32 @@ def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str 
         proxy.stop()
         raise
     return proxy
+
+
+def assign_child(data_root: Path, child: str = CHILD, device: str = DEVICE) -> None:
+    """Set up ``data_root`` as a parent does in the dashboard: add ``child`` and assign it ``device``."""
+    with AlertStore(DataDir(data_root).ensure().database) as store:
+        store.add_child(child)
+        store.assign_device(device, child)
+
+
+# -- the parents' dashboard -------------------------------------------------------------------------------
+@contextmanager
+def serving_dashboard(data_root: Path, port: int) -> Iterator[str]:
+    """The dashboard app over ``data_root``, served by waitress on a thread on 127.0.0.1; yields its URL."""
+    from waitress.server import create_server
+
+    from parent_ui import create_app
+
+    app = create_app({"DATA_DIR": str(data_root)})
+    server = create_server(app, host="127.0.0.1", port=port, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
 
 
 # -- a child's browser ------------------------------------------------------------------------------

@@ -3,13 +3,12 @@ test-artifacts/dashboard/ for a human to look at."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from proxy_harness import free_port, serving_dashboard
 
 from alert_store import Alert, AlertStore, DataDir
 
@@ -28,18 +27,8 @@ CHROMIUM_ARGS = [
 PASSWORD = "a calm family password"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard_url(tmp_path: Path) -> Iterator[str]:
-    from waitress.server import create_server
-
-    from parent_ui import create_app
-
     root = DataDir(tmp_path / "data").ensure()
     now = time.time()
     with AlertStore(root.database) as store:
@@ -85,16 +74,8 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
         )
         store.touch_device("an-phone", "192.168.1.23")
         store.record_blind_spot("tls_failed", "bank.example", "an-phone")
-    app = create_app({"DATA_DIR": str(root.root)})
-    port = _free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with serving_dashboard(root.root, free_port()) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make browser)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from hardening_support import DASHBOARD_ATTACKS, NastyOrigin, dashboard_client, fetch_raw, files_under
-from proxy_harness import OriginCertificates, ProxyProcess, make_certificates, poll, start_proxy
+from proxy_harness import OriginCertificates, ProxyProcess, poll, start_proxy
 
 from alert_store import AlertStore
 
@@ -27,15 +27,8 @@ FILTERS = ("child", "category", "severity", "reviewed", "from", "to", "page")
 
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def origin(certificates: OriginCertificates) -> Iterator[NastyOrigin]:
-    server = NastyOrigin(certificates).start()
-    yield server
-    server.stop()
+def origin(nasty_origin: NastyOrigin) -> NastyOrigin:
+    return nasty_origin
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from hardening_support import (
     rss_kib,
     websocket_session,
 )
-from proxy_harness import BENIGN_PAGES, OriginCertificates, ProxyProcess, make_certificates, poll, start_proxy
+from proxy_harness import BENIGN_PAGES, OriginCertificates, ProxyProcess, poll, start_proxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -36,15 +36,8 @@ RSS_GROWTH_LIMIT_KIB = 400 * 1024
 
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def origin(certificates: OriginCertificates) -> Iterator[NastyOrigin]:
-    server = NastyOrigin(certificates).start()
-    yield server
-    server.stop()
+def origin(nasty_origin: NastyOrigin) -> NastyOrigin:
+    return nasty_origin
 
 
 @pytest.fixture(scope="module")

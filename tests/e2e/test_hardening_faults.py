@@ -23,7 +23,6 @@ from proxy_harness import (
     OriginCertificates,
     ProxyProcess,
     fetch,
-    make_certificates,
     poll,
     start_proxy,
 )
@@ -34,18 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 LOAD_LIMIT = 3000  # requests at most; the load stops itself
 LOAD_CLIENTS = 4
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def origin(certificates: OriginCertificates) -> Iterator[Origin]:
-    server = Origin(certificates).start()
-    yield server
-    server.stop()
 
 
 def corrupt_model(directory: Path) -> Path:

@@ -4,15 +4,23 @@ test-artifacts/help/ for a human to look at."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from proxy_harness import Origin, OriginCertificates, ProxyProcess, make_certificates, poll, start_proxy
+from proxy_harness import (
+    Origin,
+    OriginCertificates,
+    ProxyProcess,
+    assign_child,
+    free_port,
+    make_certificates,
+    poll,
+    serving_dashboard,
+    start_proxy,
+)
 
-from alert_store import AlertFilter, AlertStore, DataDir
+from alert_store import AlertFilter
 from proxy_addon.help_page import HELP_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -27,24 +35,16 @@ NOTE = "A man in the game says he is my teacher and wants a photo <b>now</b>"
 TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def dashboard_port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
 def proxy(tmp_path: Path, dashboard_port: int) -> Iterator[ProxyProcess]:
     certificates: OriginCertificates = make_certificates(tmp_path)
     root = tmp_path / "data"
-    with AlertStore(DataDir(root).ensure().database) as store:
-        store.add_child(CHILD)
-        store.assign_device("ip:127.0.0.1", CHILD)
+    assign_child(root, CHILD)
     origin = Origin(certificates).start()
     # The browser sends loopback traffic through the proxy too (the origin is on 127.0.0.1); the
     # dashboard's own pages are never read.
@@ -58,20 +58,8 @@ def proxy(tmp_path: Path, dashboard_port: int) -> Iterator[ProxyProcess]:
 
 @pytest.fixture
 def dashboard_url(proxy: ProxyProcess, dashboard_port: int) -> Iterator[str]:
-    from waitress.server import create_server
-
-    from parent_ui import create_app
-
-    app = create_app({"DATA_DIR": str(proxy.data_dir.root)})
-    port = dashboard_port
-    server = create_server(app, host="127.0.0.1", port=port, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with serving_dashboard(proxy.data_dir.root, dashboard_port) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make browser)")

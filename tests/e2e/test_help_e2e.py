@@ -9,55 +9,35 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import aiohttp
 import pytest
 from proxy_harness import (
+    CHILD,
+    DEVICE,
     ROOT,
     Fetched,
     Origin,
     OriginCertificates,
     ProxyProcess,
     fetch,
-    make_certificates,
     poll,
     start_proxy,
 )
 
-from alert_store import AlertFilter, AlertStore, DataDir
+from alert_store import AlertFilter
 from proxy_addon.help_page import HELP_HOST
 from proxy_addon.interstitial import TELL_PATH
 
 pytestmark = pytest.mark.e2e
 
-CHILD = "Mai"
-DEVICE = "ip:127.0.0.1"
 HELP = f"http://{HELP_HOST}/"
 
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def origin(certificates: OriginCertificates) -> Iterator[Origin]:
-    server = Origin(certificates).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def warn(tmp_path_factory: pytest.TempPathFactory,
-         certificates: OriginCertificates) -> Iterator[ProxyProcess]:
-    root = tmp_path_factory.mktemp("data")
-    with AlertStore(DataDir(root).ensure().database) as store:
-        store.add_child(CHILD)
-        store.assign_device(DEVICE, CHILD)
-    proxy = start_proxy(root, certificates, mode="warn")
-    yield proxy
-    proxy.stop()
+def warn(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
+    return child_proxy(mode="warn")
 
 
 async def _post(proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str]) -> Fetched:

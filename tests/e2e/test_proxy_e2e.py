@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from proxy_harness import (
     BENIGN_PAGES,
+    CHILD,
+    DEVICE,
     ROOT,
     SCAM_HTML,
     Origin,
@@ -18,46 +20,16 @@ from proxy_harness import (
     ProxyProcess,
     chat,
     fetch,
-    make_certificates,
     poll,
     start_proxy,
 )
 
-from alert_store import AlertStore, DataDir
-
 pytestmark = pytest.mark.e2e
 
-CHILD = "Mai"
-DEVICE = "ip:127.0.0.1"
-
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates:
-    return make_certificates(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def origin(certificates: OriginCertificates) -> Iterator[Origin]:
-    server = Origin(certificates).start()
-    yield server
-    server.stop()
-
-
-def _proxy(tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, **kwargs: object
-           ) -> Iterator[ProxyProcess]:
-    root = tmp_path_factory.mktemp("data")
-    with AlertStore(DataDir(root).ensure().database) as store:
-        store.add_child(CHILD)
-        store.assign_device(DEVICE, CHILD)  # the parent assigned this device in the dashboard
-    proxy = start_proxy(root, certificates, **kwargs)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture(scope="module")
-def monitor(tmp_path_factory: pytest.TempPathFactory,
-            certificates: OriginCertificates) -> Iterator[ProxyProcess]:
-    yield from _proxy(tmp_path_factory, certificates)
+def monitor(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
+    return child_proxy()
 
 
 def test_proxy_keeps_its_ca_key_private(monitor: ProxyProcess) -> None:
@@ -118,9 +90,8 @@ def test_grooming_chat_over_websocket_alerts_for_the_child(monitor: ProxyProcess
 
 
 @pytest.fixture(scope="module")
-def warn(tmp_path_factory: pytest.TempPathFactory,
-         certificates: OriginCertificates) -> Iterator[ProxyProcess]:
-    yield from _proxy(tmp_path_factory, certificates, mode="warn")
+def warn(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
+    return child_proxy(mode="warn")
 
 
 def test_warn_mode_shows_the_interstitial_and_continue_opens_the_page(
@@ -147,9 +118,8 @@ def test_warn_mode_speaks_vietnamese_to_a_vietnamese_browser(warn: ProxyProcess,
 
 
 @pytest.fixture(scope="module")
-def block(tmp_path_factory: pytest.TempPathFactory,
-          certificates: OriginCertificates) -> Iterator[ProxyProcess]:
-    yield from _proxy(tmp_path_factory, certificates, mode="block")
+def block(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
+    return child_proxy(mode="block")
 
 
 def test_block_mode_shows_the_interstitial_without_continue(block: ProxyProcess, origin: Origin) -> None:
