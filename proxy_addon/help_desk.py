@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mitmproxy import http, tls
 
@@ -131,18 +132,13 @@ class HelpDesk:
         topic = form.get("topic", "")
         topic = topic if topic in TOPICS else "other"
         request = HelpRequest(
-            alert=Alert(
-                child=identity.child,
-                device=identity.device,
-                category="help",
-                severity="high",
-                probability=1.0,
+            alert=_child_raised(
+                identity,
                 snippet="",
                 direction="outgoing",
                 title=TOPIC_LABELS["en"][topic],
                 app=form.get("app", "").strip()[:APP_MAX_CHARS],
                 terms=(topic,),
-                source="child",
                 child_note=form.get("note", "")[:NOTE_MAX_CHARS],
             ),
             lesson=topic,
@@ -162,20 +158,14 @@ class HelpDesk:
         )
         seen = " ".join((page.title, page.snippet, *page.terms))
         request = HelpRequest(
-            alert=Alert(
-                child=identity.child,
-                device=identity.device,
-                category="help",
-                severity="high",
-                probability=1.0,
+            alert=_child_raised(
+                identity,
                 snippet=page.snippet[:500],
                 direction="incoming",
                 url=page.url,
                 title=page.title,
                 terms=page.terms,
                 model_version=page.model_version,
-                source="child",
-                child_note="",
             ),
             lesson=scenario_of(seen, page.category),
             warned_alert_id=page.alert_id,
@@ -256,3 +246,9 @@ class HelpDesk:
                                        "frame-ancestors 'none'",
             "referrer-policy": "no-referrer",
         })
+
+
+def _child_raised(identity: Identity, **details: Any) -> Alert:
+    """A help alert the child raised: always high severity, always the child's own."""
+    return Alert(child=identity.child, device=identity.device, category="help", severity="high",
+                 probability=1.0, source="child", **details)
