@@ -105,19 +105,26 @@ def test_conversation_window_keeps_the_last_n(store):
     assert [t.text for t in window] == [f"message {i}" for i in range(7, 12)]
 
 
-def test_purge_removes_old_alerts_conversations_feedback_and_blind_spots(store):
+def test_purge_removes_old_alerts_conversations_feedback_choices_and_blind_spots(store):
     old = time.time() - 40 * 86400
     old_id = store.add(make_alert(created_at=old))
     store.mark_false_positive(old_id)
-    store.add(make_alert())
+    new_id = store.add(make_alert())
     store.append_turn("k", ChatTurn("x", "old", created_at=old))
     store.append_turn("k", ChatTurn("x", "new"))
     store.record_blind_spot("tls_failed", "bank.example", "dev", now=old)
     store._conn.execute("UPDATE feedback SET created_at = ?", (old,))
+    old_choice = store.record_choice(child="An", choice="continued", alert_id=old_id)
+    store.record_choice(child="An", choice="went_back", alert_id=new_id)
+    store._conn.execute("UPDATE choices SET created_at = ? WHERE id = ?", (old, old_choice))
     result = store.purge_older_than(30)
     assert (result.alerts, result.conversation_messages, result.feedback, result.blind_spots) == (1, 1, 1, 1)
+    assert result.extra["choices"] == 1
     assert store.count() == 1
     assert [t.text for t in store.conversation("k")] == ["new"]
+    # The old choice went with its age, not only its link (ON DELETE SET NULL would have kept it unlinked).
+    assert [r["choice"] for r in store._conn.execute("SELECT choice FROM choices")] == ["went_back"]
+    assert store.choices_for(new_id) == ["went_back"]
 
 
 def test_counts_by_day_groups_child_and_category(store):
