@@ -1,5 +1,5 @@
 """Real parts for the hardening tests: a hostile origin, raw (undecoded) fetches, HTTP/2 and WebSocket
-clients, and the proxy's resident memory. Everything stays on 127.0.0.1.
+clients, the proxy's resident memory and the dashboard in its own process. Everything stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -11,15 +11,21 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
 
 import brotli
 import h2.connection
 import h2.events
 from aiohttp import ClientSession, WSMsgType, web
 from flask.testing import FlaskClient
-from proxy_harness import Origin, ProxyProcess
+from proxy_harness import ROOT, START_TIMEOUT_S, Origin, ProxyProcess, accepts, free_port, poll
 
 from parent_ui import create_app
 
@@ -309,3 +315,57 @@ def dashboard_client(data_root: os.PathLike[str] | str, children: tuple[str, ...
         response = client.post("/login", data={"csrf_token": token, "password": DASHBOARD_PASSWORD})
         assert response.status_code == 302
     return client
+
+
+@dataclass
+class DashboardProcess:
+    """``notalone dashboard`` (waitress) over ``data_root`` in a process of its own, on a fixed loopback
+    port so that it can be stopped and started again where the parent's browser expects it."""
+
+    data_root: Path
+    log_file: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> DashboardProcess:
+        command = [sys.executable, "-m", "notalone", "dashboard", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--data-dir", str(self.data_root)]
+        env = {k: v for k, v in os.environ.items()
+               if not k.lower().endswith("_proxy") and not k.startswith("NOTALONE_")}
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+                                            start_new_session=True)
+        process = self.process
+        try:
+            poll(lambda: process.poll() is not None or accepts(self.port), START_TIMEOUT_S)
+            if process.poll() is not None:
+                log = self.log_file.read_text(errors="replace")
+                raise RuntimeError(f"the dashboard exited early:\n{log}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def logged_in(self) -> urllib.request.OpenerDirector:
+        """A parent's browser (cookies, no proxy) logged in with DASHBOARD_PASSWORD (see dashboard_client)."""
+        browser = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                              urllib.request.HTTPCookieProcessor(CookieJar()))
+        with browser.open(self.url + "/login", timeout=60) as page:
+            token = _csrf(page.read().decode())
+        form = urllib.parse.urlencode({"csrf_token": token, "password": DASHBOARD_PASSWORD}).encode()
+        with browser.open(self.url + "/login", data=form, timeout=60) as answer:
+            assert answer.url.rstrip("/").endswith("/alerts"), answer.url  # a failed login stays on /login
+        return browser

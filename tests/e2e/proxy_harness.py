@@ -234,7 +234,7 @@ class ProxyProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the proxy exited early:\n{self.log()}")
-            if self.data_dir.ca_cert.exists() and self.data_dir.database.exists() and _accepts(self.port):
+            if self.data_dir.ca_cert.exists() and self.data_dir.database.exists() and accepts(self.port):
                 with self.store() as store:
                     if "status.proxy" in store.settings():
                         return
@@ -265,7 +265,7 @@ class ProxyProcess:
                 self.process.wait(10)
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
@@ -285,8 +285,11 @@ def poll(condition: Callable[[], Any], timeout: float) -> Any:
 
 def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str = "monitor",
                 via_mitmdump: bool = False, scripts: tuple[Path, ...] = (),
-                options: dict[str, str] | None = None) -> ProxyProcess:
-    """Start ``notalone proxy`` (or ``mitmdump -s proxy_addon/addon.py``) on a free loopback port."""
+                options: dict[str, str] | None = None, log_file: Path | None = None) -> ProxyProcess:
+    """Start ``notalone proxy`` (or ``mitmdump -s proxy_addon/addon.py``) on a free loopback port.
+
+    The log goes to ``data_root/proxy.log`` unless ``log_file`` says elsewhere (a data directory on a disk
+    that is made to fill up)."""
     data_dir = DataDir(data_root).ensure()
     AlertStore(data_dir.database).close()  # create the schema before two processes race to (see report)
     port = free_port()
@@ -302,7 +305,7 @@ def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str 
                    "--listen-port", str(port), "--data-dir", str(data_root), "--mode", mode]
     for name, value in settings.items():
         command += ["--set", f"{name}={value}"]
-    log_file = data_root / "proxy.log"
+    log_file = log_file or data_root / "proxy.log"
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     with log_file.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,

@@ -1,22 +1,28 @@
-"""Faults with real processes: no model or a corrupt one, the proxy killed with SIGKILL under load."""
+"""Faults with real processes: no model or a corrupt one, the proxy killed with SIGKILL under load, the disk
+full or the database locked under the proxy, the dashboard restarted under load."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientError, ClientSession
-from hardening_support import dashboard_client
+from hardening_support import DashboardProcess, dashboard_client
 from proxy_harness import (
+    BENIGN_PAGES,
     ROOT,
     SCAM_HTML,
     Origin,
@@ -72,9 +78,9 @@ def test_without_a_usable_model_traffic_passes_with_scoring_off_and_a_banner(
 class Load:
     """Concurrent clients fetching unique scam URLs through the proxy until stopped, a limit, or an error."""
 
-    def __init__(self, proxy: ProxyProcess, base: str) -> None:
-        self.proxy, self.base = proxy, base
-        self.sent = 0
+    def __init__(self, proxy: ProxyProcess, base: str, limit: int = LOAD_LIMIT) -> None:
+        self.proxy, self.base, self.limit = proxy, base, limit
+        self.sent = self.errors = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
@@ -85,12 +91,14 @@ class Load:
             try:
                 async with session.get(f"{self.base}/win?n={n}", proxy=self.proxy.url) as response:
                     await response.read()
+                    response.raise_for_status()
                 self.sent += 1
             except (TimeoutError, ClientError, OSError):
-                return  # the proxy is gone: that is the point
+                self.errors += 1
+                return  # under kill -9 the proxy is gone: that is the point
 
     async def _run(self) -> None:
-        numbers = iter(range(LOAD_LIMIT))
+        numbers = iter(range(self.limit))
         async with ClientSession(trust_env=False) as session:
             await asyncio.gather(*(self._client(session, numbers) for _ in range(LOAD_CLIENTS)))
 
@@ -108,7 +116,7 @@ def test_kill_9_under_load_keeps_the_database_and_every_committed_alert(
     root = tmp_path / "data"
     proxy = start_proxy(root, certificates)
     try:
-        with Load(proxy, origin.http) as load:
+        with Load(proxy, origin.http, limit=20_000) as load:  # more than the restarts take
             committed = poll(lambda: len(ids := alert_ids(proxy.data_dir)) >= 30 and ids, 180)
             os.killpg(proxy.process.pid, signal.SIGKILL)  # the proxy and its scoring process, no warning
             proxy.process.wait(30)
@@ -149,3 +157,130 @@ def test_the_ca_key_and_data_dir_stay_private_after_a_restart(tmp_path: Path,
         for key in keys:
             assert key.stat().st_mode & 0o777 == 0o600, key
     shutil.rmtree(root)
+
+
+# -- the database refuses to write: the disk is full, or another process holds the lock ---------------
+REFUSED = "the database cannot be written"  # the worker's warning when it starts keeping work to retry
+FILLER_CHUNK = 4096  # tmpfs hands out whole pages: filling page by page leaves no byte free
+
+
+@contextmanager
+def small_tmpfs(directory: Path, size: str = "3m") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``directory`` (root only); unmounted on the way out."""
+    directory.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
+                              str(directory)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({mounted.stderr.strip()}); the locked-database test stands in")
+    try:
+        yield directory
+    finally:
+        if subprocess.run(["umount", str(directory)]).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(directory)], check=True)
+
+
+def fill_up(filler: Path, limit: int = 64 * 1024 * 1024) -> int:
+    """Write ``filler`` until its disk has no room left; the bytes written (at most ``limit``)."""
+    written = 0
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while written < limit:
+            try:
+                written += os.write(fd, b"\0" * FILLER_CHUNK)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                return written
+    finally:
+        os.close(fd)
+    raise AssertionError(f"{filler}: still room after {limit} bytes")
+
+
+def scam_alerts(database: Path) -> int:
+    """Read-only: opening the store for writing would itself fail on a full disk."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as raw:
+        return raw.execute("SELECT count(*) FROM alerts WHERE category = 'scam'").fetchone()[0]
+
+
+def assert_the_alert_waits_for_the_database(proxy: ProxyProcess, origin: Origin,
+                                            release: Callable[[], None]) -> None:
+    """A scam page while the database refuses writes: the page is delivered at once, the alert is kept and
+    written once ``release`` lets the database write again."""
+    assert fetch(proxy, origin.https + "/win?refused=1").body == SCAM_HTML.encode()
+    poll(lambda: REFUSED in proxy.log_file.read_text(errors="replace"), 120)
+    assert scam_alerts(proxy.data_dir.database) == 0
+    release()
+    poll(lambda: scam_alerts(proxy.data_dir.database) == 1, 180)
+    counters = poll(lambda: (c := proxy.counters()).get("store.retried", 0) >= 1 and c, 180)
+    assert counters.get("store.gave_up", 0) == 0
+    assert proxy.process.poll() is None
+    assert fetch(proxy, origin.http + "/homework").body == BENIGN_PAGES["/homework"].encode()
+
+
+def test_a_full_disk_delays_the_alert_without_losing_it(tmp_path: Path, certificates: OriginCertificates,
+                                                        origin: Origin) -> None:
+    with small_tmpfs(tmp_path / "data") as root:
+        proxy = start_proxy(root, certificates, log_file=tmp_path / "proxy.log")  # the log needs the room
+        filler = root / "filler"
+        try:
+            fill_up(filler)
+            assert_the_alert_waits_for_the_database(proxy, origin, release=filler.unlink)
+        finally:
+            proxy.stop()
+
+
+def test_a_locked_database_delays_the_alert_without_losing_it(
+        tmp_path: Path, certificates: OriginCertificates, origin: Origin) -> None:
+    proxy = start_proxy(tmp_path / "data", certificates)
+    try:
+        with closing(sqlite3.connect(proxy.data_dir.database, isolation_level=None)) as holder:
+            holder.execute("BEGIN EXCLUSIVE")  # held past the store's 5 s busy timeout
+            assert_the_alert_waits_for_the_database(proxy, origin, release=lambda: holder.execute("COMMIT"))
+    finally:
+        proxy.stop()
+
+
+# -- the dashboard restarted under load ------------------------------------------------------------------
+RESULT_COUNT = re.compile(r'id="result-count">(\d+) alerts?<')
+ALERT_LINK = re.compile(r'href="/alerts/(\d+)')
+
+
+def shown_alerts(dashboard: DashboardProcess) -> tuple[int, set[int]]:
+    """What a freshly logged-in parent sees on the first page: the count and the alerts linked."""
+    with dashboard.logged_in().open(dashboard.url + "/alerts/", timeout=60) as page:
+        assert page.status == 200
+        text = page.read().decode()
+    count = RESULT_COUNT.search(text)
+    assert count, text[:1000]
+    return int(count.group(1)), {int(n) for n in ALERT_LINK.findall(text)}
+
+
+def test_the_dashboard_restarted_under_load_loses_nothing(tmp_path: Path, certificates: OriginCertificates,
+                                                          origin: Origin) -> None:
+    proxy = start_proxy(tmp_path / "data", certificates)
+    dashboard_client(proxy.data_dir.root)  # the parent has set the dashboard up
+    dashboard = DashboardProcess(proxy.data_dir.root, tmp_path / "dashboard.log")
+    try:
+        with Load(proxy, origin.http, limit=20_000) as load:  # more than the restarts take
+            poll(lambda: load.sent >= 20 or load.errors, 180)
+            dashboard.start()
+            shown_alerts(dashboard)
+            dashboard.stop()
+            at_stop = load.sent
+            poll(lambda: load.sent >= at_stop + 20 or load.errors, 180)  # traffic goes on without it
+            dashboard.start()
+            poll(lambda: load.sent >= at_stop + 40 or load.errors, 180)
+        assert load.errors == 0
+        assert load.sent >= 60
+
+        ids = poll(lambda: len(ids := alert_ids(proxy.data_dir)) >= load.sent and ids, 300)
+        assert len(ids) == load.sent  # one alert per scam page, none lost, none doubled
+        count, linked = shown_alerts(dashboard)
+        assert count == len(ids) and linked and linked <= ids
+        browser = dashboard.logged_in()
+        for alert_id in (min(ids), max(ids)):  # the oldest and the newest open
+            with browser.open(f"{dashboard.url}/alerts/{alert_id}", timeout=60) as page:
+                assert page.status == 200
+    finally:
+        dashboard.stop()
+        proxy.stop()
