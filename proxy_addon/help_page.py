@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
-from string import Template
 
 from proxy_addon.help_text import DEFAULT_HELPLINE, MESSAGES, TOPIC_LABELS, TOPICS, lessons
 from proxy_addon.interstitial import MESSAGES as WARNING_MESSAGES
+from proxy_addon.pages import render_page
 
 HELP_HOST = "notalone.home.arpa"
 HELP_URL = f"http://{HELP_HOST}/"
 NOTE_MAX_CHARS = 1000
 APP_MAX_CHARS = 100
 RESULTS = ("thanks", "limited", "failed", "expired")
-TEMPLATES = Path(__file__).with_name("templates")
 # Drawn inline: emoji fonts are missing on some devices, and the pages load nothing from anywhere.
 _SVG = '<svg class="face" viewBox="0 0 64 64" width="56" height="56" aria-hidden="true" focusable="false">'
 HEART = (
@@ -46,14 +44,6 @@ def _text(lang: str) -> dict[str, str]:
     return MESSAGES.get(lang, MESSAGES["en"])
 
 
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
-
-
-def _style() -> str:
-    return (TEMPLATES / "help.css").read_text(encoding="utf-8")
-
-
 def render_helpline(lang: str, helpline: str) -> str:
     """The box that always shows the helpline and says to call it or a trusted adult in danger."""
     text = _text(lang)
@@ -73,10 +63,11 @@ def render_help_form(*, lang: str, token: str, helpline: str) -> str:
         f" <span>{html.escape(TOPIC_LABELS[lang][key])}</span></label>"
         for key in TOPICS
     )
-    return _template("help.html").substitute(
+    return render_page(
+        "help.html",
         lang=lang,
         title=html.escape(text["title"]),
-        style=_style(),
+        style="help.css",
         heading=html.escape(text["heading"]),
         intro=html.escape(text["intro"]),
         switch_href=html.escape(f"/?lang={other}"),
@@ -121,10 +112,11 @@ def render_result(
         "failed": (text["failed_title"], text["failed"]),
         "expired": (text["expired_title"], text["expired"]),
     }[result]
-    return _template("help_result.html").substitute(
+    return render_page(
+        "help_result.html",
         lang=lang,
         title=html.escape(title),
-        style=_style(),
+        style="help.css",
         result=result,
         face=_FACES[result],
         message=html.escape(message),

@@ -17,16 +17,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from string import Template
 from urllib.parse import quote
+
+from proxy_addon.pages import render_page
 
 CHOICE_PATH = "/__notalone__/choice"
 TELL_PATH = "/__notalone__/tell"
 ACTIONS = ("continue", "back", "tell")
 TOKEN_TTL_S = 30 * 60
 ALLOWANCE_TTL_S = 60 * 60
-TEMPLATES = Path(__file__).with_name("templates")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -131,10 +130,6 @@ def choice_link(token: str) -> str:
     return f"{CHOICE_PATH}?t={quote(token, safe='')}"
 
 
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
-
-
 def render_interstitial(
     *, lang: str, mode: str, host: str, back_token: str, continue_token: str | None, tell_token: str,
     form_token: str,
@@ -146,8 +141,10 @@ def render_interstitial(
         href = html.escape(choice_link(continue_token))
         label = html.escape(text["continue"])
         continue_html = f'<a class="button continue" id="continue-anyway" href="{href}">{label}</a>'
-    return _template("interstitial.html").substitute(
+    return render_page(
+        "interstitial.html",
         lang=lang,
+        style="interstitial.css",
         mode=html.escape(mode),
         title=html.escape(text["title"]),
         heading=html.escape(text["heading"]),
@@ -168,6 +165,7 @@ def render_interstitial(
 
 def render_went_back(lang: str) -> str:
     text = MESSAGES.get(lang, MESSAGES["en"])
-    return _template("went_back.html").substitute(
-        lang=lang, title=html.escape(text["title"]), message=html.escape(text["went_back"])
+    return render_page(
+        "went_back.html", lang=lang, title=html.escape(text["title"]), style="went_back.css",
+        message=html.escape(text["went_back"]),
     )
