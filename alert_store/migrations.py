@@ -112,6 +112,58 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX choices_by_alert ON choices (alert_id);
     CREATE INDEX choices_by_time ON choices (created_at);
     """,
+    # 4: alert ids are never reused (AUTOINCREMENT): without it, deleting the newest alert hands its id to
+    # the next one, and a notification marker, a recorded choice or feedback could point at the wrong alert.
+    # SQLite cannot add AUTOINCREMENT in place: the table is rebuilt, and `choices` (whose foreign key
+    # would null its links when the old table is dropped) is set aside and restored around it.
+    """
+    CREATE TABLE alerts_v4 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        child TEXT NOT NULL,
+        device TEXT NOT NULL DEFAULT '',
+        direction TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+        url TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        app TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL CHECK (category IN ('scam', 'grooming', 'help')),
+        probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
+        severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+        snippet TEXT NOT NULL CHECK (length(snippet) <= 500),
+        terms TEXT NOT NULL DEFAULT '[]',
+        stages TEXT NOT NULL DEFAULT '[]',
+        model_version TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT 'model' CHECK (source IN ('model', 'child')),
+        child_note TEXT NOT NULL DEFAULT '' CHECK (length(child_note) <= 1000),
+        conversation_key TEXT NOT NULL DEFAULT '',
+        reviewed INTEGER NOT NULL DEFAULT 0,
+        false_positive INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO alerts_v4 SELECT * FROM alerts;
+    CREATE TABLE choices_saved AS SELECT * FROM choices;
+    DROP TABLE choices;
+    DROP TABLE alerts;
+    ALTER TABLE alerts_v4 RENAME TO alerts;
+    CREATE INDEX alerts_by_time ON alerts (created_at DESC, id DESC);
+    CREATE INDEX alerts_by_child ON alerts (child, created_at DESC);
+    CREATE INDEX alerts_by_category ON alerts (category, created_at DESC);
+    CREATE INDEX alerts_unreviewed ON alerts (reviewed, created_at DESC);
+    CREATE INDEX alerts_by_time_child_category ON alerts (created_at, child, category);
+    CREATE INDEX alerts_by_child_category_reviewed ON alerts (child, category, reviewed, created_at DESC);
+    CREATE TABLE choices (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        alert_id INTEGER REFERENCES alerts (id) ON DELETE SET NULL,
+        child TEXT NOT NULL,
+        device TEXT NOT NULL DEFAULT '',
+        url TEXT NOT NULL DEFAULT '',
+        choice TEXT NOT NULL CHECK (choice IN ('went_back', 'continued', 'told_parent'))
+    );
+    INSERT INTO choices SELECT * FROM choices_saved;
+    DROP TABLE choices_saved;
+    CREATE INDEX choices_by_alert ON choices (alert_id);
+    CREATE INDEX choices_by_time ON choices (created_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

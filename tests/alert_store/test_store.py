@@ -223,3 +223,31 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path):
     with ProcessPoolExecutor(max_workers=4) as pool:
         versions = list(pool.map(_open_store, [path] * 8))
     assert versions == [SCHEMA_VERSION] * 8
+
+
+def test_alert_ids_are_never_reused(store):
+    first = store.add(make_alert())
+    newest = store.add(make_alert())
+    store.delete(newest)
+    assert store.add(make_alert()) > newest > first
+
+
+def test_migrating_to_never_reused_ids_keeps_alerts_and_choices(tmp_path):
+    from alert_store.migrations import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    for version, script in enumerate(MIGRATIONS[:3], 1):
+        conn.executescript(script + f"; PRAGMA user_version = {version};")
+    conn.execute("INSERT INTO alerts (created_at, child, direction, category, probability, severity, snippet)"
+                 " VALUES (1, 'An', 'incoming', 'scam', 0.9, 'high', 'kept')")
+    conn.execute("INSERT INTO choices (created_at, alert_id, child, choice) VALUES (2, 1, 'An', 'went_back')")
+    conn.commit()
+    conn.close()
+    with AlertStore(path) as upgraded:
+        assert upgraded.list()[0].snippet == "kept"
+        assert upgraded.choices_for(1) == ["went_back"]
+        assert upgraded.integrity_check() == "ok"
+        upgraded.delete(upgraded.add(make_alert()))
+        assert upgraded.add(make_alert()) == 3
