@@ -14,7 +14,6 @@ niced process leaves the proxy its CPU. ``process`` is therefore the default of 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import multiprocessing
 import os
 import threading
@@ -22,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -72,13 +72,18 @@ class ScoreRequest:
 
     def content_hash(self) -> str:
         """The key of what the model reads: the text, not the address (see ``CachedScorer``)."""
-        digest = hashlib.blake2b(self.kind.encode(), digest_size=20)
+        return self._content_hash
+
+    @cached_property
+    def _content_hash(self) -> str:
+        # Python's own string hash (keyed per process, 64 bits) rather than a cryptographic digest: the
+        # cache lives in this process only, and this runs on the proxy's event loop for every page.
         if self.kind == CONVERSATION:
-            for m in self.messages:
-                digest.update(b"\x00%d\x00" % m.from_child + m.sender.encode() + b"\x00" + m.text.encode())
+            content = hash(tuple((m.from_child, m.sender, m.text) for m in self.messages))
+            size = sum(len(m.text) for m in self.messages)
         else:
-            digest.update(self.text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+            content, size = hash(self.text), len(self.text)
+        return f"{self.kind}:{size}:{content:x}"
 
 
 def run_request(model: Model, request: ScoreRequest) -> Score:
