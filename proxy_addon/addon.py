@@ -195,7 +195,9 @@ class NotAlone:
         try:
             model = self._load_model(options.model)
         except scoring.ScoringUnavailable as e:
-            log.error("NotAlone: scoring is OFF, traffic passes unscored: %s", e)
+            # A warning, not an error: mitmdump treats an error logged while it starts as fatal, and the
+            # point is that traffic keeps flowing (the dashboard shows a banner with this reason).
+            log.warning("NotAlone: scoring is OFF, traffic passes unscored: %s", e)
             self._write_status(store, scoring_on=False, reason=str(e), version="")
             return
         reputation = getattr(model, "with_url_reputation", None)

@@ -51,12 +51,14 @@ def corrupt_model(directory: Path) -> Path:
     return artifact
 
 
+@pytest.mark.parametrize("via_mitmdump", [False, True], ids=["notalone-proxy", "mitmdump-script"])
 @pytest.mark.parametrize("model", ["missing", "corrupt"])
 def test_without_a_usable_model_traffic_passes_with_scoring_off_and_a_banner(
-        tmp_path: Path, certificates: OriginCertificates, origin: Origin, model: str) -> None:
+        tmp_path: Path, certificates: OriginCertificates, origin: Origin, model: str,
+        via_mitmdump: bool) -> None:
     path = tmp_path / "nowhere.joblib" if model == "missing" else corrupt_model(tmp_path)
     root = tmp_path / "data"
-    proxy = start_proxy(root, certificates, options={"notalone_model": str(path)})
+    proxy = start_proxy(root, certificates, via_mitmdump=via_mitmdump, options={"notalone_model": str(path)})
     try:
         with proxy.store() as store:
             status = store.settings()["status.proxy"]
