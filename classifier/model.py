@@ -199,14 +199,13 @@ class RiskModel:
         langs = [detect_lang(w) for w in windows]
         x = self.vectorize([normalize(w, lang) for w, lang in zip(windows, langs, strict=True)])
         probs = self.probabilities(x)
-        best = int(
-            np.argmax(
-                np.maximum(
-                    probs["scam"] / self.thresholds["scam"].alert,
-                    probs["grooming"] / self.thresholds["grooming"].alert,
-                )
-            )
+        ratios = np.maximum(
+            probs["scam"] / self.thresholds["scam"].alert,
+            probs["grooming"] / self.thresholds["grooming"].alert,
         )
+        # Evidence and snippet come from the newest window when it is risky (it holds the latest turns, which
+        # a parent needs to see), else from the riskiest one.
+        best = len(windows) - 1 if ratios[-1] >= 1.0 else int(np.argmax(ratios))
         score = self._decide(
             windows[best], x[best], langs[best], float(probs["scam"].max()), float(probs["grooming"].max())
         )
