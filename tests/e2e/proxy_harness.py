@@ -273,14 +273,14 @@ def accepts(port: int) -> bool:
         return False
 
 
-def poll(condition: Callable[[], Any], timeout: float) -> Any:
-    """Call ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+def poll(condition: Callable[[], Any], timeout: float, what: str = "condition") -> Any:
+    """Call ``condition`` until it returns something truthy; fail, naming ``what``, after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := condition():
             return result
         time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout:.0f}s")
+    raise AssertionError(f"{what}: not met within {timeout:.0f}s")
 
 
 def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str = "monitor",

@@ -11,19 +11,17 @@ import http.cookiejar
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from proxy_harness import free_port, poll
 
 from alert_store import AlertStore, DataDir
 from notalone.demo import RISKY_PAGES, load_chats, load_pages
@@ -36,21 +34,6 @@ STOP_TIMEOUT_S = 90.0
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ALERT_LINK = re.compile(r'href="/alerts/(\d+)')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def poll(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s")
 
 
 def clean_env() -> dict[str, str]:

@@ -65,30 +65,17 @@ def test_bad_dashboard_settings_are_reported_and_ignored(tmp_path):
     assert len(problems) == 3 and any("proxy.mode" in p for p in problems)
 
 
+def _forty_days_old() -> Alert:
+    return Alert(child="An", category="scam", severity="high", probability=0.9, snippet="old",
+                 created_at=time.time() - 40 * 86400)
+
+
 def test_retention_purges_at_most_once_per_interval(tmp_path):
     with AlertStore(tmp_path / "db.sqlite") as store:
-        store.add(
-            Alert(
-                child="An",
-                category="scam",
-                severity="high",
-                probability=0.9,
-                snippet="old",
-                created_at=time.time() - 40 * 86400,
-            )
-        )
+        store.add(_forty_days_old())
         purge = RetentionPurge(every_s=3600)
         assert purge.maybe_purge(store, days=30, now=0.0) == 1
-        store.add(
-            Alert(
-                child="An",
-                category="scam",
-                severity="high",
-                probability=0.9,
-                snippet="old",
-                created_at=time.time() - 40 * 86400,
-            )
-        )
+        store.add(_forty_days_old())
         assert purge.maybe_purge(store, days=30, now=10.0) == 0
         assert purge.maybe_purge(store, days=30, now=3601.0) == 1
 
