@@ -1,16 +1,20 @@
-# NotAlone: `make run` starts the proxy and the dashboard; `make test` runs every test. Both set up .venv first.
+# NotAlone: `make run` starts the proxy and the dashboard; `make test` runs every check on every supported
+# Python found here. Both set up their virtual environments from requirements.lock first.
 PYTHON ?= $(shell scripts/find-python)
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
-.PHONY: run test lint model bench browser clean
+.PHONY: run test test-one lint model bench browser lock clean
 
-$(STAMP): pyproject.toml
+# A clean environment (no system site-packages) with exactly the locked, hash-checked packages.
+$(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see the message above." >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check --disable-pip-version-check
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -19,13 +23,21 @@ run: $(STAMP)
 browser:
 	@scripts/install-browser
 
-test: $(STAMP) browser
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
-
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The suite on one Python (the newest found, or PYTHON=... VENV=...).
+test-one: $(STAMP) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint once, then the whole suite on each supported Python found (3.12, 3.13, 3.14), each in its own venv.
+test: lint browser
+	@set -e; for py in $$(scripts/find-python --all); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== Python $$v =="; \
+	  $(MAKE) --no-print-directory test-one PYTHON=$$py VENV=.venv-$$v; \
+	done
 
 model: $(STAMP)
 	$(BIN)/notalone train
@@ -33,5 +45,10 @@ model: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Refresh requirements.lock from pyproject.toml (run after changing a dependency; commit both).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra test --extra train --universal \
+	  --python-version 3.12 --generate-hashes --quiet -o requirements.lock
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache .ruff_cache test-artifacts

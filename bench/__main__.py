@@ -22,8 +22,9 @@ TIMEOUT_S = 1800
 def run(script: Path, quick: bool) -> tuple[list[Figure], str]:
     command = [sys.executable, str(script), "--json", *(["--quick"] if quick else [])]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                              cwd=BENCH_DIR.parent)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=BENCH_DIR.parent
+        )
     except subprocess.TimeoutExpired:
         return [], f"timed out after {TIMEOUT_S} s"
     if done.returncode != 0:
@@ -53,8 +54,16 @@ def main() -> int:
             rows.append((script.stem.removesuffix("_bench"), "FAILED", problem, "", "", ""))
         for f in figures:
             r, ok = ratio(f), meets(f)
-            rows.append((f["benchmark"], f["metric"], f"{f['value']:g} {f['unit']}", f.get("target") or "-",
-                         f"{r:.2f}" if r is not None else "-", {True: "ok", False: "MISS", None: ""}[ok]))
+            rows.append(
+                (
+                    f["benchmark"],
+                    f["metric"],
+                    f"{f['value']:g} {f['unit']}",
+                    f.get("target") or "-",
+                    f"{r:.2f}" if r is not None else "-",
+                    {True: "ok", False: "MISS", None: ""}[ok],
+                )
+            )
     widths = [max(len(row[i]) for row in [*rows, HEADER]) for i in range(6)]
     for row in [HEADER, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -110,8 +110,10 @@ def main() -> None:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
         client.post("/login", data={"csrf_token": token.group(1), "password": PASSWORD})
         say = (lambda *a: None) if args.json else print
-        say(f"{args.alerts} alerts inserted in {insert_s:.1f} s; {args.runs} renders each, "
-            "target p50 <= 100 ms")
+        say(
+            f"{args.alerts} alerts inserted in {insert_s:.1f} s; {args.runs} renders each, "
+            "target p50 <= 100 ms"
+        )
         say(f"{'page':<44} {'p50 ms':>8} {'max ms':>8} {'vs target':>10}")
         for label, path in (
             ("alerts list, page 1", "/alerts/"),

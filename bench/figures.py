@@ -12,8 +12,13 @@ _COMPARE = {">=": operator.ge, "<=": operator.le}
 
 def figure(benchmark: str, metric: str, value: float, unit: str, target: str = "") -> Figure:
     """One measured figure; ``target`` reads like ``">= 0.9"`` or ``"<= 100"`` (empty: no target)."""
-    return {"benchmark": benchmark, "metric": metric, "value": round(float(value), 3), "unit": unit,
-            "target": target}
+    return {
+        "benchmark": benchmark,
+        "metric": metric,
+        "value": round(float(value), 3),
+        "unit": unit,
+        "target": target,
+    }
 
 
 def print_json(figures: list[Figure]) -> None:

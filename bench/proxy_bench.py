@@ -43,8 +43,10 @@ def free_port() -> int:
 
 
 def page(kib: int, n: str) -> bytes:
-    paragraph = ("<p>The city council met on Tuesday to discuss the new library opening hours, the budget "
-                 "for parks and a safer crossing near the primary school.</p>")
+    paragraph = (
+        "<p>The city council met on Tuesday to discuss the new library opening hours, the budget "
+        "for parks and a safer crossing near the primary school.</p>"
+    )
     body = paragraph * (kib * 1024 // len(paragraph))
     head = f"<!doctype html><html><head><title>News {n}</title></head>"
     return f"{head}<body>{body}<p>{n}</p></body></html>".encode()
@@ -91,16 +93,29 @@ class Config:
         self.port = free_port()
         self.data_dir = workdir / self.name
         data = DataDir(self.data_dir).ensure()
-        command = [str(MITMDUMP), "--listen-host", "127.0.0.1", "--listen-port", str(self.port), "-q",
-                   "--set", f"confdir={data.confdir}"]
+        command = [
+            str(MITMDUMP),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(self.port),
+            "-q",
+            "--set",
+            f"confdir={data.confdir}",
+        ]
         if self.addon:
             AlertStore(data.database).close()
-            command += ["-s", str(ROOT / "proxy_addon" / "addon.py"),
-                        "--set", f"notalone_data_dir={data.root}"]
+            command += [
+                "-s",
+                str(ROOT / "proxy_addon" / "addon.py"),
+                "--set",
+                f"notalone_data_dir={data.root}",
+            ]
         for name, value in self.options.items():
             command += ["--set", f"{name}={value}"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
 
     def wait_ready(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -223,16 +238,20 @@ def report(configs: list[Config], args: argparse.Namespace) -> None:
     bare = configs[0]
     bare_rate = len(bare.latencies) / bare.elapsed
     bare_p50 = statistics.median(bare.latencies)
-    print(f"{args.kib} KiB unique HTML pages, {args.rounds} alternating rounds x {args.per_round} requests, "
-          f"1 sequential client, {os.cpu_count()} CPUs")
+    print(
+        f"{args.kib} KiB unique HTML pages, {args.rounds} alternating rounds x {args.per_round} requests, "
+        f"1 sequential client, {os.cpu_count()} CPUs"
+    )
     columns = f"{'pages/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare/s':>9} {'+p50 ms':>8}"
     print(f"{'config':<16} {columns}  counters")
     for c in configs:
         rate = len(c.latencies) / c.elapsed
         p50, p99 = statistics.median(c.latencies), percentile(c.latencies, 0.99)
         counters = {k: v for k, v in c.counters().items() if k.startswith(("queue", "errors"))}
-        print(f"{c.name:<16} {rate:8.1f} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {rate / bare_rate:9.3f} "
-              f"{(p50 - bare_p50) * 1000:+8.2f}  {counters or ''}")
+        print(
+            f"{c.name:<16} {rate:8.1f} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {rate / bare_rate:9.3f} "
+            f"{(p50 - bare_p50) * 1000:+8.2f}  {counters or ''}"
+        )
 
 
 if __name__ == "__main__":

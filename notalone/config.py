@@ -29,8 +29,15 @@ from alert_store import SettingKey
 
 ENV_PREFIX = "NOTALONE_"
 DEFAULT_HOME_RANGES: tuple[str, ...] = (
-    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-    "169.254.0.0/16", "fe80::/10", "fc00::/7",
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "fc00::/7",
 )  # the addon's own default (proxy_addon.access); a test keeps the two equal
 
 
@@ -152,8 +159,9 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{1,24}")
 PORT = Integer(1, 65535)
 HOST = Text("an IP address or host name (empty: every interface)", _is_listen_host)
 NETWORK = Text("a CIDR range like 192.168.0.0/16", _is_network)
-HOST_NAME = Text("a host name like bank.example or *.bank.example",
-                 lambda v: bool(_HOST_PATTERN.fullmatch(v)))
+HOST_NAME = Text(
+    "a host name like bank.example or *.bank.example", lambda v: bool(_HOST_PATTERN.fullmatch(v))
+)
 PHONE = Text("a phone number", lambda v: bool(_PHONE.fullmatch(v)))
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -169,26 +177,43 @@ class ProxySettings:
     """The filtering proxy that children's devices use."""
 
     listen_host: str = setting(
-        "", "Address the proxy listens on. Empty: every interface, so devices on the home network can "
-        "reach it; clients outside home_ranges are refused whatever this is.", HOST)
+        "",
+        "Address the proxy listens on. Empty: every interface, so devices on the home network can "
+        "reach it; clients outside home_ranges are refused whatever this is.",
+        HOST,
+    )
     port: int = setting(8080, "Port of the proxy (mitmproxy's default). Devices are set up with it.", PORT)
     mode: str = setting(
-        "monitor", "monitor: pages reach the child untouched and parents get alerts; warn: a likely scam "
+        "monitor",
+        "monitor: pages reach the child untouched and parents get alerts; warn: a likely scam "
         "page is replaced by a warning with 'go back' and 'continue anyway'; block: the same without "
-        "'continue'. The dashboard's Settings page overrides this.", Choice(("monitor", "warn", "block")))
+        "'continue'. The dashboard's Settings page overrides this.",
+        Choice(("monitor", "warn", "block")),
+    )
     home_ranges: tuple[str, ...] = setting(
-        DEFAULT_HOME_RANGES, "Client address ranges allowed to use the proxy (CIDR); everyone else is "
-        "refused. The dashboard's 'allowed client ranges' overrides this.", TextList(NETWORK))
+        DEFAULT_HOME_RANGES,
+        "Client address ranges allowed to use the proxy (CIDR); everyone else is "
+        "refused. The dashboard's 'allowed client ranges' overrides this.",
+        TextList(NETWORK),
+    )
     max_body: int = setting(
-        2 * 1024 * 1024, "Pages and messages larger than this many bytes are passed on unread "
-        "(2 MiB, like e2guardian).", Integer(1024, 1024**3))
+        2 * 1024 * 1024,
+        "Pages and messages larger than this many bytes are passed on unread (2 MiB, like e2guardian).",
+        Integer(1024, 1024**3),
+    )
     ignore_hosts: tuple[str, ...] = setting(
-        (), "Hosts passed through without being decrypted or read (banking, apps that pin certificates); "
+        (),
+        "Hosts passed through without being decrypted or read (banking, apps that pin certificates); "
         "a host covers its subdomains. The dashboard's 'hosts never intercepted' overrides this (applied "
-        "when the proxy starts).", TextList(HOST_NAME))
+        "when the proxy starts).",
+        TextList(HOST_NAME),
+    )
     wireguard: bool = setting(
-        False, "Also run mitmproxy's WireGuard listener, for phones: one tunnel gives the phone's traffic "
-        "to NotAlone on Wi-Fi and on mobile data (see docs/wireguard.md).", Flag())
+        False,
+        "Also run mitmproxy's WireGuard listener, for phones: one tunnel gives the phone's traffic "
+        "to NotAlone on Wi-Fi and on mobile data (see docs/wireguard.md).",
+        Flag(),
+    )
     wireguard_port: int = setting(51820, "UDP port of the WireGuard listener.", PORT)
 
 
@@ -197,15 +222,20 @@ class DashboardSettings:
     """The parent dashboard (these keys are also read by parent_ui from config.toml, upper-cased)."""
 
     host: str = setting(
-        "0.0.0.0", "Address the dashboard listens on; 0.0.0.0 lets the parent's phone on the home "
-        "network in. Every page needs the parent's login.", HOST)
+        "0.0.0.0",
+        "Address the dashboard listens on; 0.0.0.0 lets the parent's phone on the home "
+        "network in. Every page needs the parent's login.",
+        HOST,
+    )
     port: int = setting(8000, "Port of the dashboard.", PORT)
     threads: int = setting(4, "Request threads of the dashboard's server (waitress).", Integer(1, 64))
     page_size: int = setting(25, "Alerts per page.", Integer(5, 500))
     login_max_failures: int = setting(
-        5, "Wrong passwords allowed per address before the login pauses.", Integer(1, 100))
+        5, "Wrong passwords allowed per address before the login pauses.", Integer(1, 100)
+    )
     login_window_s: int = setting(
-        15 * 60, "Seconds a paused login waits (and over which failures are counted).", Integer(10, 86400))
+        15 * 60, "Seconds a paused login waits (and over which failures are counted).", Integer(10, 86400)
+    )
 
 
 @dataclass(frozen=True)
@@ -213,8 +243,11 @@ class RetentionSettings:
     """How long NotAlone keeps what it stored."""
 
     days: int = setting(
-        30, "Alerts, their conversations, blind-spot records and feedback older than this many days are "
-        "deleted (checked hourly). The dashboard's Settings page overrides this.", Integer(1, 3650))
+        30,
+        "Alerts, their conversations, blind-spot records and feedback older than this many days are "
+        "deleted (checked hourly). The dashboard's Settings page overrides this.",
+        Integer(1, 3650),
+    )
 
 
 @dataclass(frozen=True)
@@ -230,8 +263,11 @@ class HelpSettings:
     """Where a parent is told to turn in an emergency."""
 
     helpline: str = setting(
-        "111", "Child-protection helpline for the parent and the child (111: Vietnam's free national "
-        "child protection hotline; change it for your country). Shown on the child's help page.", PHONE)
+        "111",
+        "Child-protection helpline for the parent and the child (111: Vietnam's free national "
+        "child protection hotline; change it for your country). Shown on the child's help page.",
+        PHONE,
+    )
 
 
 @dataclass(frozen=True)
@@ -254,10 +290,13 @@ class Config:
         for key, value in values.items():
             section, name = key.split(".", 1)
             by_section.setdefault(section, {})[name] = value
-        return dataclasses.replace(self, **{
-            section: dataclasses.replace(getattr(self, section), **changes)
-            for section, changes in by_section.items()
-        })
+        return dataclasses.replace(
+            self,
+            **{
+                section: dataclasses.replace(getattr(self, section), **changes)
+                for section, changes in by_section.items()
+            },
+        )
 
     def with_parent_settings(self, stored: Mapping[str, Any]) -> tuple[Config, list[str]]:
         """Overlay what the parent chose in the dashboard (the store's settings table).
@@ -355,7 +394,8 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """The converted values of every ``NOTALONE_<SECTION>_<KEY>`` variable that is set."""
     return {
         key.dotted: convert(key.dotted, environ[key.env_var], key.env_var)
-        for key in KEYS.values() if key.env_var in environ
+        for key in KEYS.values()
+        if key.env_var in environ
     }
 
 

@@ -35,7 +35,10 @@ def _from_ip_command() -> str | None:
     try:
         output = subprocess.run(
             ["ip", "-4", "-o", "addr", "show", "scope", "global"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None

@@ -20,8 +20,12 @@ from types import FrameType
 
 log = logging.getLogger("notalone.up")
 
-_LEVEL_WORDS = (("critical", logging.CRITICAL), ("error", logging.ERROR), ("warn", logging.WARNING),
-                ("debug", logging.DEBUG))
+_LEVEL_WORDS = (
+    ("critical", logging.CRITICAL),
+    ("error", logging.ERROR),
+    ("warn", logging.WARNING),
+    ("debug", logging.DEBUG),
+)
 
 
 @dataclass(frozen=True)
@@ -144,22 +148,37 @@ class Supervisor:
             if code is None:
                 if not part.ready and part.spec.ready(part.started_wall):
                     part.ready = True
-                    log.info("part ready", extra={"part": part.spec.name, "pid": process.pid,
-                                                  "seconds": round(now - part.started_at, 1)})
+                    log.info(
+                        "part ready",
+                        extra={
+                            "part": part.spec.name,
+                            "pid": process.pid,
+                            "seconds": round(now - part.started_at, 1),
+                        },
+                    )
                 continue
             ran_s = now - part.started_at
             part.process = None
             part.ready = False
             part.quick_failures = part.quick_failures + 1 if ran_s < self._backoff.healthy_after_s else 1
             if part.quick_failures >= self._backoff.give_up_after:
-                log.critical("part keeps failing, giving up", extra={
-                    "part": part.spec.name, "exit_code": code, "failures": part.quick_failures})
+                log.critical(
+                    "part keeps failing, giving up",
+                    extra={"part": part.spec.name, "exit_code": code, "failures": part.quick_failures},
+                )
                 return False
             delay = self._backoff.delay(part.quick_failures)
             part.restart_at = now + delay
-            log.error("part exited, restarting", extra={
-                "part": part.spec.name, "exit_code": code, "ran_s": round(ran_s, 1),
-                "restart_in_s": delay, "restarts": part.restarts + 1})
+            log.error(
+                "part exited, restarting",
+                extra={
+                    "part": part.spec.name,
+                    "exit_code": code,
+                    "ran_s": round(ran_s, 1),
+                    "restart_in_s": delay,
+                    "restarts": part.restarts + 1,
+                },
+            )
         if not self._announced and all(p.ready for p in self._parts):
             self._announced = True
             if self._on_ready is not None:
@@ -193,8 +212,9 @@ class Supervisor:
             process_group=0,  # Ctrl-C in the terminal goes to us; we stop the parts in order
         )
         part.process = process
-        part.reader = threading.Thread(target=_forward_output, args=(spec.name, process),
-                                       name=f"{spec.name}-output", daemon=True)
+        part.reader = threading.Thread(
+            target=_forward_output, args=(spec.name, process), name=f"{spec.name}-output", daemon=True
+        )
         part.reader.start()
         log.info("part started", extra={"part": spec.name, "pid": process.pid, "restarts": part.restarts})
 
@@ -211,8 +231,10 @@ class Supervisor:
                 code = part.process.wait(max(0.0, deadline - time.monotonic()))
                 log.info("part stopped", extra={"part": part.spec.name, "exit_code": code})
             except subprocess.TimeoutExpired:
-                log.error("part did not stop in time, killing it", extra={
-                    "part": part.spec.name, "timeout_s": self._stop_timeout_s})
+                log.error(
+                    "part did not stop in time, killing it",
+                    extra={"part": part.spec.name, "timeout_s": self._stop_timeout_s},
+                )
                 part.process.kill()
                 part.process.wait()
         for part in self._parts:

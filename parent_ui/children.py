@@ -158,8 +158,9 @@ def wireguard_qr(name: str) -> ResponseReturnValue:
     import segno
 
     out = io.BytesIO()
-    segno.make(_child_wireguard_config(name), error="m").save(out, kind="svg", scale=5, border=2,
-                                                               title="WireGuard")
+    segno.make(_child_wireguard_config(name), error="m").save(
+        out, kind="svg", scale=5, border=2, title="WireGuard"
+    )
     return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

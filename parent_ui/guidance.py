@@ -81,13 +81,11 @@ HELP_TOPIC_STEPS = {
         "help them close it.",
         "Check the app's or browser's safety settings together.",
     ),
-    "other": (
-        "Ask what happened in their own words; the note and the app they gave are shown above.",
-    ),
+    "other": ("Ask what happened in their own words; the note and the app they gave are shown above.",),
 }
 # A "Tell my parent" press on a warning page: the page itself was a likely scam.
 TOLD_FROM_WARNING = (
-    "Your child pressed \"Tell my parent\" on a page the filter warned about: the page and what the filter "
+    'Your child pressed "Tell my parent" on a page the filter warned about: the page and what the filter '
     "saw are shown above.",
     'Explain that "free" game currency, prizes and giveaways that ask for a login or a code are traps.',
 )

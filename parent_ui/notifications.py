@@ -151,8 +151,11 @@ class WebhookChannel:
             raise NotifyError(self.name, f"the webhook answered HTTP {exc.code}", f"HTTP{exc.code}") from exc
         except (urllib.error.URLError, OSError) as exc:
             cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            raise NotifyError(self.name, _network_reason(cause, "the webhook", parts.netloc, self.timeout_s),
-                              type(cause).__name__) from exc
+            raise NotifyError(
+                self.name,
+                _network_reason(cause, "the webhook", parts.netloc, self.timeout_s),
+                type(cause).__name__,
+            ) from exc
 
 
 def _network_reason(exc: object, what: str, where: str, timeout_s: float) -> str:
@@ -196,11 +199,16 @@ def channels_from_settings(settings: Mapping[str, Any]) -> list[Channel]:
     channels: list[Channel] = []
     email = settings.get(EMAIL_KEY) or {}
     if email.get("to") and email.get("smtp_host"):
-        channels.append(EmailChannel(
-            to=email["to"], host=email["smtp_host"], port=int(email.get("smtp_port") or 587),
-            user=email.get("smtp_user", ""), password=settings.get(PASSWORD_KEY) or "",
-            starttls=bool(email.get("starttls", True)),
-        ))
+        channels.append(
+            EmailChannel(
+                to=email["to"],
+                host=email["smtp_host"],
+                port=int(email.get("smtp_port") or 587),
+                user=email.get("smtp_user", ""),
+                password=settings.get(PASSWORD_KEY) or "",
+                starttls=bool(email.get("starttls", True)),
+            )
+        )
     if webhook := settings.get(WEBHOOK_KEY):
         channels.append(WebhookChannel(webhook))
     return channels
@@ -277,7 +285,7 @@ def alert_message(alert: Alert, dashboard_url: str = "") -> Message:
     f = alert_fields(alert, dashboard_url)
     if alert.category == "help":
         subject = f"NotAlone: {f['child']} asked for your help"
-        intro = f"{f['child']} pressed \"Tell my parent\". Please talk with them calmly and soon."
+        intro = f'{f["child"]} pressed "Tell my parent". Please talk with them calmly and soon.'
     else:
         subject = f"NotAlone: {f['severity']} {f['category']} alert for {f['child']}"
         intro = f"NotAlone found a possible {f['category']} risk for {f['child']}."
@@ -336,15 +344,20 @@ class _Mark:
         raw = settings.get(SENT_KEY.format(channel=channel))
         if not isinstance(raw, dict):
             return cls(since=now - FIRST_WINDOW_S)
-        return cls({str(k): float(v) for k, v in (raw.get("alerts") or {}).items()},
-                   raw.get("last_digest_at"), float(raw.get("since") or 0.0))
+        return cls(
+            {str(k): float(v) for k, v in (raw.get("alerts") or {}).items()},
+            raw.get("last_digest_at"),
+            float(raw.get("since") or 0.0),
+        )
 
     def sent(self, alert: Alert) -> bool:
         return self.alerts.get(str(alert.id)) == alert.created_at
 
     def save(self, store: AlertStore, channel: str) -> None:
-        store.set_setting(SENT_KEY.format(channel=channel),
-                          {"alerts": self.alerts, "last_digest_at": self.last_digest_at, "since": self.since})
+        store.set_setting(
+            SENT_KEY.format(channel=channel),
+            {"alerts": self.alerts, "last_digest_at": self.last_digest_at, "since": self.since},
+        )
 
 
 def _all(store: AlertStore, where: AlertFilter) -> list[Alert]:
@@ -358,9 +371,11 @@ def _all(store: AlertStore, where: AlertFilter) -> list[Alert]:
 
 def urgent_alerts(store: AlertStore, since: float) -> list[Alert]:
     """High and help alerts created since ``since``, oldest first."""
-    by_id = {a.id: a for where in (AlertFilter(since=since, severity="high"), AlertFilter(since=since,
-                                                                                        category="help"))
-             for a in _all(store, where)}
+    by_id = {
+        a.id: a
+        for where in (AlertFilter(since=since, severity="high"), AlertFilter(since=since, category="help"))
+        for a in _all(store, where)
+    }
     return sorted(by_id.values(), key=lambda a: (a.created_at, a.id or 0))
 
 

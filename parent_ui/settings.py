@@ -181,15 +181,19 @@ def test_notification() -> ResponseReturnValue:
     """Send a test message on every configured channel now and say, in plain words, how it went."""
     outcomes = Notifier(request.host_url).send_test(get_db())
     if not outcomes:
-        flash(_("Nothing to test yet: enter an email address or a webhook address and save the settings."),
-              "error")
+        flash(
+            _("Nothing to test yet: enter an email address or a webhook address and save the settings."),
+            "error",
+        )
     names = {"email": _("email"), "webhook": _("webhook")}
     for channel, reason in outcomes:
         if reason is None:
             flash(_("Test {channel} sent. Check that it arrived.", channel=names[channel]), "ok")
         else:
-            flash(_("The test {channel} could not be sent: {reason}.", channel=names[channel], reason=reason),
-                  "error")
+            flash(
+                _("The test {channel} could not be sent: {reason}.", channel=names[channel], reason=reason),
+                "error",
+            )
     return redirect(url_for("settings.index"))
 
 

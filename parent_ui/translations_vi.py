@@ -93,7 +93,7 @@ VI: dict[str, str] = {
     "Install the WireGuard app on the child's device.": "Cài ứng dụng WireGuard trên thiết bị của con.",
     'Turn the tunnel on, then install the certificate (see "Set up a device").': 'Bật đường hầm, rồi cài chứng chỉ (xem "Cài đặt thiết bị").',
     "QR code of the WireGuard configuration: scan it in the WireGuard app": "Mã QR của cấu hình WireGuard: quét mã này trong ứng dụng WireGuard",
-    "In the app, scan the QR code below, or download this file on the device and import it (\"Import from file\").": "Trong ứng dụng, quét mã QR bên dưới, hoặc tải tệp này về thiết bị rồi nhập (\"Import from file\").",
+    'In the app, scan the QR code below, or download this file on the device and import it ("Import from file").': 'Trong ứng dụng, quét mã QR bên dưới, hoặc tải tệp này về thiết bị rồi nhập ("Import from file").',
     "Download configuration": "Tải cấu hình",
     "Keep this file private: it lets a device use your home's NotAlone.": "Hãy giữ kín tệp này: ai có nó đều dùng được NotAlone của nhà bạn.",
     "Your child asked for help": "Con bạn cần giúp đỡ",
@@ -265,7 +265,7 @@ VI: dict[str, str] = {
     "Your child saw something that frightened them. Listen, tell them it is not their fault, and help them close it.": "Con đã thấy điều làm con sợ. Hãy lắng nghe, nói với con rằng đó không phải lỗi của con, và giúp con đóng nó lại.",
     "Check the app's or browser's safety settings together.": "Cùng con kiểm tra cài đặt an toàn của ứng dụng hoặc trình duyệt.",
     "Ask what happened in their own words; the note and the app they gave are shown above.": "Hỏi con chuyện gì đã xảy ra bằng lời của con; lời nhắn và ứng dụng con ghi được hiển thị ở trên.",
-    "Your child pressed \"Tell my parent\" on a page the filter warned about: the page and what the filter saw are shown above.": "Con đã bấm “Báo bố mẹ” trên một trang bị bộ lọc cảnh báo: trang đó và những gì bộ lọc thấy được hiển thị ở trên.",
+    'Your child pressed "Tell my parent" on a page the filter warned about: the page and what the filter saw are shown above.': "Con đã bấm “Báo bố mẹ” trên một trang bị bộ lọc cảnh báo: trang đó và những gì bộ lọc thấy được hiển thị ở trên.",
     "Someone asks me to keep a secret": "Có người bảo con giữ bí mật",
     "Someone asks for money or a code": "Có người đòi tiền hoặc mã số",
     "Someone asks for photos or to meet": "Có người xin ảnh hoặc rủ gặp mặt",
@@ -273,11 +273,9 @@ VI: dict[str, str] = {
     "Something else": "Chuyện khác",
     # Notifications: the Settings page's test button
     "Test notifications": "Thử thông báo",
-    "Sends a test message to the saved email address and webhook now.":
-        "Gửi ngay một tin thử đến địa chỉ email và webhook đã lưu.",
+    "Sends a test message to the saved email address and webhook now.": "Gửi ngay một tin thử đến địa chỉ email và webhook đã lưu.",
     "Send a test notification": "Gửi thông báo thử",
-    "Nothing to test yet: enter an email address or a webhook address and save the settings.":
-        "Chưa có gì để thử: hãy nhập địa chỉ email hoặc địa chỉ webhook rồi lưu cài đặt.",
+    "Nothing to test yet: enter an email address or a webhook address and save the settings.": "Chưa có gì để thử: hãy nhập địa chỉ email hoặc địa chỉ webhook rồi lưu cài đặt.",
     "email": "email",
     "webhook": "webhook",
     "Test {channel} sent. Check that it arrived.": "Đã gửi {channel} thử. Hãy kiểm tra xem đã nhận được chưa.",

@@ -88,23 +88,48 @@ class NotAlone:
 
     # -- options ----------------------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
-        loader.add_option("notalone_data_dir", str, "",
-                          "NotAlone data directory (database, CA, config.toml); default $NOTALONE_DATA_DIR "
-                          "or ~/.local/share/notalone.")
-        loader.add_option("notalone_mode", str, "monitor",
-                          "monitor: alert parents only; warn: interstitial with 'continue'; block: without.")
+        loader.add_option(
+            "notalone_data_dir",
+            str,
+            "",
+            "NotAlone data directory (database, CA, config.toml); default $NOTALONE_DATA_DIR "
+            "or ~/.local/share/notalone.",
+        )
+        loader.add_option(
+            "notalone_mode",
+            str,
+            "monitor",
+            "monitor: alert parents only; warn: interstitial with 'continue'; block: without.",
+        )
         loader.add_option("notalone_max_body", int, DEFAULT_MAX_BODY, "Skip bodies larger than this (bytes).")
-        loader.add_option("notalone_home_ranges", Sequence[str], list(DEFAULT_HOME_RANGES),
-                          "Client address ranges allowed to use the proxy (CIDR).")
-        loader.add_option("notalone_dashboard", str, "",
-                          "host:port of the parent dashboard; its traffic is never read.")
-        loader.add_option("notalone_default_child", str, DEFAULT_CHILD,
-                          "Child profile for devices the parent has not assigned yet.")
+        loader.add_option(
+            "notalone_home_ranges",
+            Sequence[str],
+            list(DEFAULT_HOME_RANGES),
+            "Client address ranges allowed to use the proxy (CIDR).",
+        )
+        loader.add_option(
+            "notalone_dashboard", str, "", "host:port of the parent dashboard; its traffic is never read."
+        )
+        loader.add_option(
+            "notalone_default_child",
+            str,
+            DEFAULT_CHILD,
+            "Child profile for devices the parent has not assigned yet.",
+        )
         loader.add_option("notalone_model", str, "", "Model artifact to load instead of the shipped one.")
-        loader.add_option("notalone_worker", str, "process",
-                          "Where monitor-mode scoring runs: 'process' (measured faster) or 'thread'.")
-        loader.add_option("notalone_queue_size", int, 256,
-                          "Scoring jobs waiting at most; when full the oldest is dropped and counted.")
+        loader.add_option(
+            "notalone_worker",
+            str,
+            "process",
+            "Where monitor-mode scoring runs: 'process' (measured faster) or 'thread'.",
+        )
+        loader.add_option(
+            "notalone_queue_size",
+            int,
+            256,
+            "Scoring jobs waiting at most; when full the oldest is dropped and counted.",
+        )
         loader.add_option("notalone_refresh", int, 3, "Seconds between reads of the parent's settings.")
 
     def configure(self, updated: set[str]) -> None:
@@ -146,7 +171,10 @@ class NotAlone:
             self._options.default_child, self.children.assignments, self.children.children
         )
         restart = previous is not None and (
-            previous.data_dir, previous.model, previous.worker, previous.queue_size
+            previous.data_dir,
+            previous.model,
+            previous.worker,
+            previous.queue_size,
         ) != (self._options.data_dir, self._options.model, self._options.worker, self._options.queue_size)
         if self.worker is not None and restart:
             self._stop()
@@ -216,13 +244,16 @@ class NotAlone:
 
     def _write_status(self, store: AlertStore, *, scoring_on: bool, reason: str, version: str) -> None:
         settings = self.settings or self._options
-        store.set_setting("status.proxy", {
-            "scoring": "on" if scoring_on else "off",
-            "reason": reason,
-            "model_version": version,
-            "mode": settings.mode if settings else "monitor",
-            "updated_at": time.time(),
-        })
+        store.set_setting(
+            "status.proxy",
+            {
+                "scoring": "on" if scoring_on else "off",
+                "reason": reason,
+                "model_version": version,
+                "mode": settings.mode if settings else "monitor",
+                "updated_at": time.time(),
+            },
+        )
 
     def _refresh(self, store: AlertStore) -> None:
         """Apply what the parent changed in the dashboard: mode, ignored hosts, home ranges, devices."""
@@ -251,7 +282,9 @@ class NotAlone:
         if mode != previous_mode and isinstance(parent.get("status.proxy"), dict):
             status = parent["status.proxy"]
             self._write_status(
-                store, scoring_on=status.get("scoring") == "on", reason=status.get("reason", ""),
+                store,
+                scoring_on=status.get("scoring") == "on",
+                reason=status.get("reason", ""),
                 version=status.get("model_version", ""),
             )
 
@@ -261,8 +294,12 @@ class NotAlone:
             first = kind not in self._logged_kinds
             self._logged_kinds.add(kind)
         if first:
-            log.error("NotAlone: %s failed, the flow passes untouched (logged once per kind): %r",
-                      kind, error, exc_info=error)
+            log.error(
+                "NotAlone: %s failed, the flow passes untouched (logged once per kind): %r",
+                kind,
+                error,
+                exc_info=error,
+            )
 
     @contextmanager
     def _fail_open(self, kind: str) -> Iterator[None]:
@@ -305,7 +342,8 @@ class NotAlone:
             return True
         request = flow.request
         if settings.dashboard and settings.dashboard in (
-            f"{request.host}:{request.port}".lower(), f"{request.pretty_host}:{request.port}".lower()
+            f"{request.host}:{request.port}".lower(),
+            f"{request.pretty_host}:{request.port}".lower(),
         ):
             return True
         return settings.ignores(request.pretty_host)
@@ -313,8 +351,12 @@ class NotAlone:
     def _context(self, flow: http.HTTPFlow, identity: Identity, app: str = "") -> FlowContext:
         request = flow.request
         return FlowContext(
-            child=identity.child, device=identity.device, url=request.pretty_url,
-            host=request.pretty_host, path=request.path, app=app,
+            child=identity.child,
+            device=identity.device,
+            url=request.pretty_url,
+            host=request.pretty_host,
+            path=request.path,
+            app=app,
         )
 
     def _readable(self, message: http.Message) -> bool:
@@ -372,19 +414,27 @@ class NotAlone:
                 self._write("blind_spot", lambda s: s.record_blind_spot("doh", host, device))
                 return
             kind = content_kind(flow.request.headers.get("content-type", ""))
-            if (kind is None or kind == "html" or not flow.request.raw_content
-                    or not self._readable(flow.request)):
+            if (
+                kind is None
+                or kind == "html"
+                or not flow.request.raw_content
+                or not self._readable(flow.request)
+            ):
                 return
             context = self._context(flow, identity, app=flow.request.pretty_host)
             if flow.request.multipart_form:
-                fields = [(k.decode(errors="replace"), v.decode(errors="replace"))
-                          for k, v in flow.request.multipart_form.items(multi=True) if len(v) < 8192]
+                fields = [
+                    (k.decode(errors="replace"), v.decode(errors="replace"))
+                    for k, v in flow.request.multipart_form.items(multi=True)
+                    if len(v) < 8192
+                ]
                 self._job("chat", lambda s: self.analysis.form(s, context, fields))
                 return
             body = flow.request.get_text(strict=False) or ""
             ctype = flow.request.headers.get("content-type", "").lower()
-            self._job("chat", lambda s: self.analysis.chat_body(s, context, valid_unicode(body), ctype,
-                                                                    "outgoing"))
+            self._job(
+                "chat", lambda s: self.analysis.chat_body(s, context, valid_unicode(body), ctype, "outgoing")
+            )
 
     def response(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("response"):
@@ -411,13 +461,19 @@ class NotAlone:
                     self._job("page", lambda s: self.analysis.page(s, context, request))
                 elif self.analysis.wants_alert(context, seen):  # seen before: only the alert to write
                     snippet_source = request.text[:2000]
-                    self._write("alert", lambda s: self.analysis.record(
-                        s, context, seen, direction="incoming", subject=context.url, text=snippet_source))
+                    self._write(
+                        "alert",
+                        lambda s: self.analysis.record(
+                            s, context, seen, direction="incoming", subject=context.url, text=snippet_source
+                        ),
+                    )
             else:
                 context = self._context(flow, identity, app=flow.request.pretty_host)
                 ctype = response.headers.get("content-type", "").lower()
-                self._job("chat", lambda s: self.analysis.chat_body(s, context, valid_unicode(text), ctype,
-                                                                    "incoming"))
+                self._job(
+                    "chat",
+                    lambda s: self.analysis.chat_body(s, context, valid_unicode(text), ctype, "incoming"),
+                )
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("websocket_message"):
@@ -457,15 +513,24 @@ class NotAlone:
         # Only a page that is likely a scam is held back; a low-severity one is reported, not blocked.
         warned = decision.category == "scam" and decision.severity in WARN_SEVERITIES
         if warned:  # what the model saw, for "Tell my parent" and for the child's recorded choices
-            self.warned.remember(flow_id, WarnedPage(
-                child=identity.child, device=identity.device, url=url, category=decision.category,
-                snippet=(score.snippet or text)[:500], terms=tuple(score.evidence),
-                title=score.title or "", model_version=scorer.version,
-            ))
+            self.warned.remember(
+                flow_id,
+                WarnedPage(
+                    child=identity.child,
+                    device=identity.device,
+                    url=url,
+                    category=decision.category,
+                    snippet=(score.snippet or text)[:500],
+                    terms=tuple(score.evidence),
+                    title=score.title or "",
+                    model_version=scorer.version,
+                ),
+            )
 
         def record_alert(store: AlertStore) -> None:
-            alert_id = self.analysis.record(store, context, score, direction="incoming", subject=url,
-                                            text=text[:2000])
+            alert_id = self.analysis.record(
+                store, context, score, direction="incoming", subject=url, text=text[:2000]
+            )
             if warned:
                 self.warned.set_alert_id(flow_id, alert_id)
 
@@ -486,11 +551,15 @@ class NotAlone:
             tell_token=self.signer.sign("tell", device, url, flow.id),
             form_token=self.help_desk.issue_token(device),
         )
-        flow.response = http.Response.make(200, body.encode("utf-8"), {
-            "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-            "x-notalone": mode,
-        })
+        flow.response = http.Response.make(
+            200,
+            body.encode("utf-8"),
+            {
+                "content-type": "text/html; charset=utf-8",
+                "cache-control": "no-store",
+                "x-notalone": mode,
+            },
+        )
         self._write("interstitial", lambda s: s.increment(f"interstitial.{mode}.shown"))
 
     def _answer_choice(self, flow: http.HTTPFlow) -> None:
@@ -499,8 +568,9 @@ class NotAlone:
         identity = self._identify(flow)
         choice = self.signer.verify(flow.request.query.get("t", ""), identity.device)
         if choice is None or choice.action not in ("continue", "back"):
-            flow.response = http.Response.make(403, b"This link has expired. Please go back.",
-                                               {"content-type": "text/plain; charset=utf-8"})
+            flow.response = http.Response.make(
+                403, b"This link has expired. Please go back.", {"content-type": "text/plain; charset=utf-8"}
+            )
             return
         action = "continued" if choice.action == "continue" else "went_back"
         warned = self.warned
@@ -508,8 +578,13 @@ class NotAlone:
         def record_choice(store: AlertStore) -> None:
             store.increment(f"interstitial.{action}")
             page = warned.get(choice.flow_id)  # read here: the worker wrote the page's alert before this
-            store.record_choice(child=identity.child, choice=action, device=identity.device, url=choice.url,
-                                alert_id=page.alert_id if page is not None else None)
+            store.record_choice(
+                child=identity.child,
+                choice=action,
+                device=identity.device,
+                url=choice.url,
+                alert_id=page.alert_id if page is not None else None,
+            )
 
         self._write("choice", record_choice)
         log.info("NotAlone: %s chose to %s at %s", identity.child, choice.action, choice.url)
@@ -520,9 +595,14 @@ class NotAlone:
             )
         else:
             lang = choose_language("", flow.request.headers.get("accept-language", ""))
-            flow.response = http.Response.make(200, render_went_back(lang).encode("utf-8"), {
-                "content-type": "text/html; charset=utf-8", "cache-control": "no-store",
-            })
+            flow.response = http.Response.make(
+                200,
+                render_went_back(lang).encode("utf-8"),
+                {
+                    "content-type": "text/html; charset=utf-8",
+                    "cache-control": "no-store",
+                },
+            )
 
 
 addons = [NotAlone()]

@@ -48,8 +48,15 @@ class AlertGate:
         self._lock = threading.Lock()
         self.capacity = capacity
 
-    def admit(self, child: str, subject: str, category: str, severity: str,
-              stages: Sequence[str] = (), now: float | None = None) -> bool:
+    def admit(
+        self,
+        child: str,
+        subject: str,
+        category: str,
+        severity: str,
+        stages: Sequence[str] = (),
+        now: float | None = None,
+    ) -> bool:
         now = now or time.time()
         rank = SEVERITY_RANK.get(severity, 0)
         key = (child, subject, category)
@@ -144,8 +151,9 @@ class Analysis:
         return self.policy.decide(score, ctx.child) is not None
 
     # -- chat -------------------------------------------------------------------------------------------
-    def chat(self, store: AlertStore, ctx: FlowContext, strings: Sequence[chat_text.ChatString],
-             direction: str) -> Score | None:
+    def chat(
+        self, store: AlertStore, ctx: FlowContext, strings: Sequence[chat_text.ChatString], direction: str
+    ) -> Score | None:
         """Append the new turns to their conversations, then score each conversation that grew."""
         grown: dict[str, list[ChatTurn]] = {}
         for item in strings:
@@ -166,12 +174,14 @@ class Analysis:
             last = self.score(ScoreRequest(CONVERSATION, messages=messages))
             if last is None:
                 return None
-            self.record(store, ctx, last, direction=direction, subject=key, text=window[-1].text,
-                        conversation=key)
+            self.record(
+                store, ctx, last, direction=direction, subject=key, text=window[-1].text, conversation=key
+            )
         return last
 
-    def chat_body(self, store: AlertStore, ctx: FlowContext, body: str, content_type: str,
-                  direction: str) -> Score | None:
+    def chat_body(
+        self, store: AlertStore, ctx: FlowContext, body: str, content_type: str, direction: str
+    ) -> Score | None:
         """Find the messages in a JSON, form or WebSocket payload and score their conversations."""
         if "json" in content_type:
             strings = chat_text.strings_in_json_text(body)
@@ -186,8 +196,17 @@ class Analysis:
         return self.chat(store, ctx, strings, "outgoing") if strings else None
 
     # -- alerts -----------------------------------------------------------------------------------------
-    def record(self, store: AlertStore, ctx: FlowContext, score: Score, *, direction: str, subject: str,
-               text: str = "", conversation: str = "") -> int | None:
+    def record(
+        self,
+        store: AlertStore,
+        ctx: FlowContext,
+        score: Score,
+        *,
+        direction: str,
+        subject: str,
+        text: str = "",
+        conversation: str = "",
+    ) -> int | None:
         """Write an alert if the policy calls for one for this child and the gate lets it through."""
         decision = self.policy.decide(score, ctx.child)
         if decision is None:
@@ -197,28 +216,46 @@ class Analysis:
             return None
         scorer = self._scorer()
         try:
-            return self._add(store, ctx, score, decision, direction, text, conversation,
-                             scorer.version if scorer is not None else "")
+            return self._add(
+                store,
+                ctx,
+                score,
+                decision,
+                direction,
+                text,
+                conversation,
+                scorer.version if scorer is not None else "",
+            )
         except Exception:
             self.gate.forget(ctx.child, subject, decision.category)  # a retry must write it
             raise
 
     @staticmethod
-    def _add(store: AlertStore, ctx: FlowContext, score: Score, decision: Decision, direction: str,
-             text: str, conversation: str, model_version: str) -> int:
-        return store.add(Alert(
-            child=ctx.child,
-            device=ctx.device,
-            category=decision.category,
-            severity=decision.severity,
-            probability=decision.probability,
-            snippet=(score.snippet or text)[:500],
-            direction=direction,
-            url=ctx.url,
-            title=score.title or ctx.title,
-            app=ctx.app,
-            terms=tuple(score.evidence),
-            stages=tuple(score.stages),
-            model_version=model_version,
-            conversation_key=conversation,
-        ))
+    def _add(
+        store: AlertStore,
+        ctx: FlowContext,
+        score: Score,
+        decision: Decision,
+        direction: str,
+        text: str,
+        conversation: str,
+        model_version: str,
+    ) -> int:
+        return store.add(
+            Alert(
+                child=ctx.child,
+                device=ctx.device,
+                category=decision.category,
+                severity=decision.severity,
+                probability=decision.probability,
+                snippet=(score.snippet or text)[:500],
+                direction=direction,
+                url=ctx.url,
+                title=score.title or ctx.title,
+                app=ctx.app,
+                terms=tuple(score.evidence),
+                stages=tuple(score.stages),
+                model_version=model_version,
+                conversation_key=conversation,
+            )
+        )

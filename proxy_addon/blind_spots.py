@@ -10,14 +10,35 @@ from mitmproxy import http
 DNS_MESSAGE = "application/dns-message"
 DNS_JSON = "application/dns-json"
 # Public resolvers' DoH endpoints (browsers' built-in lists plus the big public ones).
-KNOWN_DOH_HOSTS = frozenset({
-    "dns.google", "dns.google.com", "cloudflare-dns.com", "mozilla.cloudflare-dns.com", "one.one.one.one",
-    "1dot1dot1dot1.cloudflare-dns.com", "security.cloudflare-dns.com", "family.cloudflare-dns.com",
-    "dns.quad9.net", "dns9.quad9.net", "dns10.quad9.net", "dns11.quad9.net", "doh.opendns.com",
-    "doh.familyshield.opendns.com", "dns.adguard.com", "dns.adguard-dns.com", "family.adguard-dns.com",
-    "doh.cleanbrowsing.org", "dns.nextdns.io", "doh.mullvad.net", "dns.alidns.com", "doh.pub",
-    "chrome.cloudflare-dns.com", "dns.controld.com", "doh.dns.sb",
-})
+KNOWN_DOH_HOSTS = frozenset(
+    {
+        "dns.google",
+        "dns.google.com",
+        "cloudflare-dns.com",
+        "mozilla.cloudflare-dns.com",
+        "one.one.one.one",
+        "1dot1dot1dot1.cloudflare-dns.com",
+        "security.cloudflare-dns.com",
+        "family.cloudflare-dns.com",
+        "dns.quad9.net",
+        "dns9.quad9.net",
+        "dns10.quad9.net",
+        "dns11.quad9.net",
+        "doh.opendns.com",
+        "doh.familyshield.opendns.com",
+        "dns.adguard.com",
+        "dns.adguard-dns.com",
+        "family.adguard-dns.com",
+        "doh.cleanbrowsing.org",
+        "dns.nextdns.io",
+        "doh.mullvad.net",
+        "dns.alidns.com",
+        "doh.pub",
+        "chrome.cloudflare-dns.com",
+        "dns.controld.com",
+        "doh.dns.sb",
+    }
+)
 DOH_PATHS = ("/dns-query", "/resolve")
 
 

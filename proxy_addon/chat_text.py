@@ -21,17 +21,61 @@ MAX_DEPTH = 32
 
 # Fields that name a conversation or counterpart, best first.
 CONVERSATION_FIELDS = (
-    "conversation_id", "conversationid", "thread_id", "threadid", "channel_id", "channelid",
-    "chat_id", "chatid", "room_id", "roomid", "dialog_id", "peer_id", "peer", "recipient_id",
-    "recipient", "to",
+    "conversation_id",
+    "conversationid",
+    "thread_id",
+    "threadid",
+    "channel_id",
+    "channelid",
+    "chat_id",
+    "chatid",
+    "room_id",
+    "roomid",
+    "dialog_id",
+    "peer_id",
+    "peer",
+    "recipient_id",
+    "recipient",
+    "to",
 )
 SENDER_FIELDS = ("sender", "from", "author", "username", "user_name", "user", "name", "sender_id", "user_id")
 # String fields whose values are never prose even when they contain spaces.
-NON_TEXT_FIELDS = frozenset({
-    "id", "type", "kind", "url", "href", "src", "link", "avatar", "icon", "image", "token", "cursor",
-    "email", "phone", "timestamp", "time", "date", "created_at", "updated_at", "status", "mime", "lang",
-    "locale", "color", "colour", "hash", "signature", "key", "class", "style", "user_agent", "useragent",
-})
+NON_TEXT_FIELDS = frozenset(
+    {
+        "id",
+        "type",
+        "kind",
+        "url",
+        "href",
+        "src",
+        "link",
+        "avatar",
+        "icon",
+        "image",
+        "token",
+        "cursor",
+        "email",
+        "phone",
+        "timestamp",
+        "time",
+        "date",
+        "created_at",
+        "updated_at",
+        "status",
+        "mime",
+        "lang",
+        "locale",
+        "color",
+        "colour",
+        "hash",
+        "signature",
+        "key",
+        "class",
+        "style",
+        "user_agent",
+        "useragent",
+    }
+)
 # Fields that hold the message itself: a short string there ("ok", "hi") still counts.
 MESSAGE_FIELDS = frozenset({"text", "message", "msg", "body", "content", "caption", "comment", "reply"})
 

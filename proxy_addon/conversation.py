@@ -9,10 +9,31 @@ from urllib.parse import parse_qsl
 from proxy_addon.chat_text import CONVERSATION_FIELDS
 
 # Path words after which the next segment names a conversation or a counterpart.
-_CONTAINER_WORDS = frozenset({
-    "conversation", "conversations", "thread", "threads", "channel", "channels", "chat", "chats", "room",
-    "rooms", "dm", "dms", "dialog", "dialogs", "peer", "peers", "inbox", "direct", "group", "groups", "t",
-})
+_CONTAINER_WORDS = frozenset(
+    {
+        "conversation",
+        "conversations",
+        "thread",
+        "threads",
+        "channel",
+        "channels",
+        "chat",
+        "chats",
+        "room",
+        "rooms",
+        "dm",
+        "dms",
+        "dialog",
+        "dialogs",
+        "peer",
+        "peers",
+        "inbox",
+        "direct",
+        "group",
+        "groups",
+        "t",
+    }
+)
 _ID_SEGMENT = re.compile(r"^(?=.*\d)[\w.@:+-]{2,80}$|^[0-9a-fA-F-]{8,}$")
 
 

@@ -175,16 +175,24 @@ class HelpDesk:
         await self._submit(flow, identity, lang, form.get("token", ""), request, back_url=choice_link(back))
 
     # -- shared -------------------------------------------------------------------------------------------
-    async def _submit(self, flow: http.HTTPFlow, identity: Identity, lang: str, token: str,
-                      request: HelpRequest, back_url: str | None = None) -> None:
+    async def _submit(
+        self,
+        flow: http.HTTPFlow,
+        identity: Identity,
+        lang: str,
+        token: str,
+        request: HelpRequest,
+        back_url: str | None = None,
+    ) -> None:
         if self.tokens is None or not self.tokens.verify(token, identity.device):
             self._count("help.refused_token")
             self._result(flow, lang, "expired")
             return
         if not self.limit.take(identity.device):
             self._count("help.rate_limited")
-            log.warning("NotAlone: help request from %s refused, over %d an hour", identity.device,
-                        self.limit.limit)
+            log.warning(
+                "NotAlone: help request from %s refused, over %d an hour", identity.device, self.limit.limit
+            )
             self._result(flow, lang, "limited")
             return
         try:
@@ -192,8 +200,13 @@ class HelpDesk:
         except Exception as e:  # never a dead end: the child still gets the helpline
             with self._lock:
                 self.store_failures += 1
-            log.error("NotAlone: a help request from %s (%s) could not be stored (%d so far): %r",
-                      identity.child, identity.device, self.store_failures, e)
+            log.error(
+                "NotAlone: a help request from %s (%s) could not be stored (%d so far): %r",
+                identity.child,
+                identity.device,
+                self.store_failures,
+                e,
+            )
             self._count("help.store_failed")
             self._result(flow, lang, "failed")
             return
@@ -207,9 +220,13 @@ class HelpDesk:
         with AlertStore(self.database) as store:
             alert_id = store.add(request.alert)
             if request.from_warning:
-                store.record_choice(child=request.alert.child, choice="told_parent",
-                                    alert_id=request.warned_alert_id, device=request.alert.device,
-                                    url=request.alert.url)
+                store.record_choice(
+                    child=request.alert.child,
+                    choice="told_parent",
+                    alert_id=request.warned_alert_id,
+                    device=request.alert.device,
+                    url=request.alert.url,
+                )
             store.increment("help.received")
         return alert_id
 
@@ -230,25 +247,46 @@ class HelpDesk:
             return {}
         return {k: v for k, v in request.urlencoded_form.items()}
 
-    def _result(self, flow: http.HTTPFlow, lang: str, result: str, *, lesson: str | None = None,
-                back_url: str | None = None) -> None:
-        body = render_result(lang=lang, result=result, helpline=self.helpline, lesson=lesson,
-                             back_url=back_url)
+    def _result(
+        self,
+        flow: http.HTTPFlow,
+        lang: str,
+        result: str,
+        *,
+        lesson: str | None = None,
+        back_url: str | None = None,
+    ) -> None:
+        body = render_result(
+            lang=lang, result=result, helpline=self.helpline, lesson=lesson, back_url=back_url
+        )
         self._answer(flow, STATUS[result], body.encode("utf-8"))
 
     @staticmethod
     def _answer(flow: http.HTTPFlow, status: int, body: bytes, ctype: str = "text/html") -> None:
-        flow.response = http.Response.make(status, body, {
-            "content-type": f"{ctype}; charset=utf-8",
-            "cache-control": "no-store",
-            "x-frame-options": "DENY",
-            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                       "frame-ancestors 'none'",
-            "referrer-policy": "no-referrer",
-        })
+        flow.response = http.Response.make(
+            status,
+            body,
+            {
+                "content-type": f"{ctype}; charset=utf-8",
+                "cache-control": "no-store",
+                "x-frame-options": "DENY",
+                "content-security-policy": (
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                    "frame-ancestors 'none'"
+                ),
+                "referrer-policy": "no-referrer",
+            },
+        )
 
 
 def _child_raised(identity: Identity, **details: Any) -> Alert:
     """A help alert the child raised: always high severity, always the child's own."""
-    return Alert(child=identity.child, device=identity.device, category="help", severity="high",
-                 probability=1.0, source="child", **details)
+    return Alert(
+        child=identity.child,
+        device=identity.device,
+        category="help",
+        severity="high",
+        probability=1.0,
+        source="child",
+        **details,
+    )

@@ -98,14 +98,18 @@ def render_result(
     lessons_html = ""
     if result == "thanks" and lesson:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lessons(lang, lesson))
-        lessons_html = (f'  <section class="lessons" id="lessons"><h2>{html.escape(text["next_time"])}</h2>'
-                        f"<ul>{items}</ul></section>")
+        lessons_html = (
+            f'  <section class="lessons" id="lessons"><h2>{html.escape(text["next_time"])}</h2>'
+            f"<ul>{items}</ul></section>"
+        )
     links = []
     if back_url:
         back_label = html.escape(WARNING_MESSAGES.get(lang, WARNING_MESSAGES["en"])["back"])
         links.append(f'    <a class="button" id="go-back" href="{html.escape(back_url)}">{back_label}</a>')
-    links.append(f'    <a class="button quiet" id="open-help" href="{html.escape(HELP_URL)}?lang={lang}">'
-                 f'{html.escape(text["back_to_help"])}</a>')
+    links.append(
+        f'    <a class="button quiet" id="open-help" href="{html.escape(HELP_URL)}?lang={lang}">'
+        f"{html.escape(text['back_to_help'])}</a>"
+    )
     title, message = {
         "thanks": (text["thanks_title"], text["thanks"]),
         "limited": (text["limited_title"], text["limited"]),

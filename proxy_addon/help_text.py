@@ -110,10 +110,18 @@ TOPIC_LESSON = {"secret": "secret", "money": "money", "photos": "photos", "scary
 # Scenario cues in what the model saw on a warned page, most specific first (English and Vietnamese).
 _SCENARIOS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("robux", re.compile(r"robux|v-?bucks|free skins?|kim cương miễn phí|quân huy|skin miễn phí", re.I)),
-    ("authority", re.compile(r"\bpolice\b|officer|teacher|công an|cảnh sát|thầy giáo|cô giáo|giáo viên",
-                             re.I)),
-    ("photos", re.compile(r"photo|picture|\bpics?\b|selfie|webcam|telegram|snapchat|whatsapp|"
-                          r"\bmeet\b|ảnh|hình|gặp nhau|gặp mặt|zalo riêng", re.I)),
+    (
+        "authority",
+        re.compile(r"\bpolice\b|officer|teacher|công an|cảnh sát|thầy giáo|cô giáo|giáo viên", re.I),
+    ),
+    (
+        "photos",
+        re.compile(
+            r"photo|picture|\bpics?\b|selfie|webcam|telegram|snapchat|whatsapp|"
+            r"\bmeet\b|ảnh|hình|gặp nhau|gặp mặt|zalo riêng",
+            re.I,
+        ),
+    ),
     ("secret", re.compile(r"secret|don'?t tell|bí mật|đừng kể|đừng nói", re.I)),
     ("money", re.compile(r"gift ?card|money|pay|code|otp|bank|transfer|tiền|chuyển khoản|mã|thẻ", re.I)),
 )
@@ -129,7 +137,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "app": "Which app or website? You don't have to say.",
         "send": "Send to my parent",
         "helpline": "If you feel unsafe right now, call $helpline or go to a grown-up you trust "
-                    "straight away.",
+        "straight away.",
         "helpline_111": "111 is the children's helpline. It is free, day and night.",
         "switch": "Tiếng Việt",
         "thanks_title": "Thank you for telling",
@@ -137,10 +145,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "next_time": "Next time, remember:",
         "limited_title": "Please talk to a grown-up",
         "limited": "You have sent a lot of messages this hour, so this one was not sent. Please go and talk "
-                   "to your parent or another grown-up you trust now.",
+        "to your parent or another grown-up you trust now.",
         "failed_title": "Please tell a grown-up now",
         "failed": "Your message could not be sent just now. Please tell a grown-up now: go to your parent "
-                  "or another grown-up you trust.",
+        "or another grown-up you trust.",
         "expired_title": "Please send it again",
         "expired": "This page was open for a long time. Please open the help page again and send it.",
         "back_to_help": "Open the help page",
@@ -149,14 +157,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "title": "Có người giúp bạn",
         "heading": "Bạn luôn có thể nhờ giúp đỡ",
         "intro": "Có điều gì trên mạng làm bạn lo lắng không? Hãy báo cho bố mẹ ở đây. "
-                 "Bạn không có lỗi gì cả.",
+        "Bạn không có lỗi gì cả.",
         "question": "Chuyện gì đang xảy ra?",
         "note": "Bạn có muốn kể thêm không? Không bắt buộc đâu.",
         "note_hint": "Tối đa 1.000 chữ cái.",
         "app": "Ở ứng dụng hay trang web nào? Không bắt buộc.",
         "send": "Gửi cho bố mẹ",
         "helpline": "Nếu ngay lúc này bạn thấy không an toàn, hãy gọi $helpline hoặc đến ngay chỗ một "
-                    "người lớn bạn tin tưởng.",
+        "người lớn bạn tin tưởng.",
         "helpline_111": "111 là tổng đài bảo vệ trẻ em. Gọi miễn phí, cả ngày lẫn đêm.",
         "switch": "English",
         "thanks_title": "Cảm ơn bạn đã kể",
@@ -164,10 +172,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "next_time": "Lần sau, hãy nhớ:",
         "limited_title": "Hãy nói chuyện với người lớn nhé",
         "limited": "Trong giờ này bạn đã gửi nhiều tin rồi nên tin này chưa được gửi. Hãy đi nói chuyện "
-                   "ngay với bố mẹ hoặc một người lớn bạn tin tưởng nhé.",
+        "ngay với bố mẹ hoặc một người lớn bạn tin tưởng nhé.",
         "failed_title": "Hãy kể với người lớn ngay nhé",
         "failed": "Tin của bạn chưa gửi được lúc này. Hãy kể ngay với bố mẹ hoặc một người lớn bạn tin "
-                  "tưởng.",
+        "tưởng.",
         "expired_title": "Hãy gửi lại nhé",
         "expired": "Trang này đã mở quá lâu. Hãy mở lại trang trợ giúp và gửi lại nhé.",
         "back_to_help": "Mở trang trợ giúp",

@@ -32,7 +32,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "title": "Wait a moment!",
         "heading": "This page might be a trick",
         "explain": "This page looks like it could be a scam: it may try to get money, passwords or "
-                   "personal details. It comes from",
+        "personal details. It comes from",
         "tip_money": "Never pay, send gift cards or share codes because a website asks you to.",
         "tip_secret": "Don't type your passwords, address or phone number here.",
         "tip_adult": "If you are not sure, ask a grown-up you trust. You are not in trouble.",
@@ -45,7 +45,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "title": "Chờ một chút!",
         "heading": "Trang này có thể là một trò lừa",
         "explain": "Trang này có vẻ là lừa đảo: nó có thể tìm cách lấy tiền, mật khẩu hoặc thông tin "
-                   "cá nhân của bạn. Trang đến từ",
+        "cá nhân của bạn. Trang đến từ",
         "tip_money": "Đừng bao giờ trả tiền, gửi thẻ quà tặng hay chia sẻ mã chỉ vì một trang web yêu cầu.",
         "tip_secret": "Đừng nhập mật khẩu, địa chỉ hay số điện thoại của bạn ở đây.",
         "tip_adult": "Nếu không chắc, hãy hỏi một người lớn mà bạn tin tưởng. Bạn không có lỗi gì cả.",
@@ -131,7 +131,13 @@ def choice_link(token: str) -> str:
 
 
 def render_interstitial(
-    *, lang: str, mode: str, host: str, back_token: str, continue_token: str | None, tell_token: str,
+    *,
+    lang: str,
+    mode: str,
+    host: str,
+    back_token: str,
+    continue_token: str | None,
+    tell_token: str,
     form_token: str,
 ) -> str:
     """The warning page. ``continue_token`` is None in block mode, which offers no way on."""
@@ -166,6 +172,9 @@ def render_interstitial(
 def render_went_back(lang: str) -> str:
     text = MESSAGES.get(lang, MESSAGES["en"])
     return render_page(
-        "went_back.html", lang=lang, title=html.escape(text["title"]), style="went_back.css",
+        "went_back.html",
+        lang=lang,
+        title=html.escape(text["title"]),
+        style="went_back.css",
         message=html.escape(text["went_back"]),
     )

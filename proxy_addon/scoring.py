@@ -201,8 +201,12 @@ class CachedScorer:
     blocklist) is applied to each visit by ``reputation``, the model's ``with_url_reputation``.
     """
 
-    def __init__(self, scorer: Scorer, cache: ScoreCache | None = None,
-                 reputation: Callable[[Score, str], Score] | None = None) -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        cache: ScoreCache | None = None,
+        reputation: Callable[[Score, str], Score] | None = None,
+    ) -> None:
         self.scorer = scorer
         self.cache = cache if cache is not None else ScoreCache()
         self.version = scorer.version

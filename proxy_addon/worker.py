@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from alert_store import AlertStore
 
@@ -35,7 +35,7 @@ RETRY_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 RETRY_ATTEMPTS = 70  # about an hour of trying before a task is given up
 
 
-class DropOldestQueue(Generic[T]):
+class DropOldestQueue[T]:
     """A FIFO whose ``put`` never blocks: when full it discards the oldest item and counts it."""
 
     def __init__(self, maxsize: int) -> None:
@@ -185,8 +185,11 @@ class BackgroundWorker:
         finally:
             self._run_due_retries(store, everything=True)  # a last try at shutdown
             if self._retry:
-                log.error("NotAlone: %d task(s) could not be written before shutdown: the database "
-                          "stayed unavailable", len(self._retry))
+                log.error(
+                    "NotAlone: %d task(s) could not be written before shutdown: the database "
+                    "stayed unavailable",
+                    len(self._retry),
+                )
             self._report_drops(store)
             store.close()
 
@@ -219,8 +222,11 @@ class BackgroundWorker:
 
     def _report_drops(self, store: AlertStore) -> None:
         """Add what was dropped, retried or given up since the last report to the store's counters."""
-        for name, value in (("queue.dropped", self.jobs.dropped), ("store.retried", self.retried),
-                            ("store.gave_up", self.gave_up)):
+        for name, value in (
+            ("queue.dropped", self.jobs.dropped),
+            ("store.retried", self.retried),
+            ("store.gave_up", self.gave_up),
+        ):
             reported = self._reported.get(name, 0)
             if value > reported:
                 self._call(store, "count", lambda s, n=name, d=value - reported: s.increment(n, d))

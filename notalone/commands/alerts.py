@@ -14,8 +14,12 @@ from alert_store import AlertFilter, AlertStore, DataDir, default_data_dir
 
 @click.command("alerts")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of alert objects.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--child", default=None, help="Only this child's alerts.")
 @click.option("--category", type=click.Choice(["scam", "grooming", "help"]), default=None)

@@ -35,15 +35,17 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
     root, config = _settings(data_dir, config_file)
     # parent_ui reads config.toml's [dashboard] table itself; passing the loaded values here adds the
     # environment variables and the keys of other sections the dashboard shows (ports, helpline).
-    return create_app({
-        "DATA_DIR": str(root),
-        "PAGE_SIZE": config.dashboard.page_size,
-        "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
-        "LOGIN_WINDOW_S": config.dashboard.login_window_s,
-        "PROXY_PORT": config.proxy.port,
-        "WIREGUARD_PORT": config.proxy.wireguard_port,
-        "HELPLINE": config.help.helpline,
-    })
+    return create_app(
+        {
+            "DATA_DIR": str(root),
+            "PAGE_SIZE": config.dashboard.page_size,
+            "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
+            "LOGIN_WINDOW_S": config.dashboard.login_window_s,
+            "PROXY_PORT": config.proxy.port,
+            "WIREGUARD_PORT": config.proxy.wireguard_port,
+            "HELPLINE": config.help.helpline,
+        }
+    )
 
 
 @click.group("dashboard", invoke_without_command=True)
@@ -53,21 +55,40 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
     help="Address to listen on (default: dashboard.host of config.toml, 0.0.0.0: phones and laptops on "
     "the home network can reach it).",
 )
-@click.option("--port", default=None, type=click.IntRange(1, 65535),
-              help="Port (default: dashboard.port of config.toml, 8000).")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Port (default: dashboard.port of config.toml, 8000).",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
 )
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Settings file (default: config.toml in the data directory).")
-@click.option("--threads", default=None, type=click.IntRange(1, 64),
-              help="Request threads (default: dashboard.threads of config.toml, 4).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (default: config.toml in the data directory).",
+)
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Request threads (default: dashboard.threads of config.toml, 4).",
+)
 @click.pass_context
-def dashboard(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None,
-              config_file: Path | None, threads: int | None) -> None:
+def dashboard(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    config_file: Path | None,
+    threads: int | None,
+) -> None:
     """Serve the parent dashboard (or run one of its admin tasks)."""
     ctx.obj = (data_dir, config_file)
     if ctx.invoked_subcommand is not None:

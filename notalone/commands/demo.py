@@ -42,16 +42,19 @@ async def _run(proxy_url: str, pace_s: float, keep_serving: bool):
     try:
         visits = await Device(proxy_url, pace_s=pace_s, say=click.echo).browse(origin.url, pages, chats)
         if keep_serving:
-            click.echo(f"Still serving the demo sites on {origin.url}; set your browser's proxy and open "
-                       "them yourself. Ctrl-C to stop.")
+            click.echo(
+                f"Still serving the demo sites on {origin.url}; set your browser's proxy and open "
+                "them yourself. Ctrl-C to stop."
+            )
             await asyncio.Event().wait()
     finally:
         await origin.stop()
     return visits
 
 
-def _watch_alerts(database: Path, since: float, risky_paths: frozenset[str],
-                  wait_s: float) -> dict[str, list[Alert]]:
+def _watch_alerts(
+    database: Path, since: float, risky_paths: frozenset[str], wait_s: float
+) -> dict[str, list[Alert]]:
     """Poll the store until every risky page and chat has an alert (or ``wait_s`` passes); by path."""
     deadline = time.monotonic() + wait_s
     while True:
@@ -73,26 +76,62 @@ def _report(by_path: dict[str, list[Alert]], risky_paths: frozenset[str]) -> Non
             continue
         top = max(alerts, key=lambda a: a.probability)
         note = "" if path in risky_paths else "  (a false alarm: this one is harmless)"
-        click.echo(f"  {top.category:8} x{len(alerts):<3} {top.severity:6} {top.probability:.2f}  "
-                   f"{path}{note}")
+        click.echo(
+            f"  {top.category:8} x{len(alerts):<3} {top.severity:6} {top.probability:.2f}  {path}{note}"
+        )
 
 
 @click.command("demo")
-@click.option("--proxy", "proxy", default=None, metavar="HOST:PORT",
-              help="The running NotAlone proxy (default: 127.0.0.1 and proxy.port of the settings).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="NotAlone's data directory, to read the settings and watch alerts arrive "
-              "(default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Settings file (default: config.toml in the data directory).")
-@click.option("--pace", "pace_s", default=0.4, show_default=True, type=click.FloatRange(0, 10),
-              help="Seconds between the child's steps.")
-@click.option("--wait", "wait_s", default=90.0, show_default=True, type=click.FloatRange(0, 600),
-              help="How long to watch for the alerts after the browsing.")
-@click.option("--keep-serving", is_flag=True,
-              help="Keep the demo sites up afterwards, to browse them yourself through the proxy.")
-def demo(proxy: str | None, data_dir: Path | None, config_file: Path | None, pace_s: float, wait_s: float,
-         keep_serving: bool) -> None:
+@click.option(
+    "--proxy",
+    "proxy",
+    default=None,
+    metavar="HOST:PORT",
+    help="The running NotAlone proxy (default: 127.0.0.1 and proxy.port of the settings).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory, to read the settings and watch alerts arrive "
+    "(default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (default: config.toml in the data directory).",
+)
+@click.option(
+    "--pace",
+    "pace_s",
+    default=0.4,
+    show_default=True,
+    type=click.FloatRange(0, 10),
+    help="Seconds between the child's steps.",
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    default=90.0,
+    show_default=True,
+    type=click.FloatRange(0, 600),
+    help="How long to watch for the alerts after the browsing.",
+)
+@click.option(
+    "--keep-serving",
+    is_flag=True,
+    help="Keep the demo sites up afterwards, to browse them yourself through the proxy.",
+)
+def demo(
+    proxy: str | None,
+    data_dir: Path | None,
+    config_file: Path | None,
+    pace_s: float,
+    wait_s: float,
+    keep_serving: bool,
+) -> None:
     """Send a pretend child's browsing through the running proxy, so the dashboard shows real alerts.
 
     Start NotAlone first (`notalone up` or `make run`). The demo serves its own pages and chats on
@@ -127,9 +166,11 @@ def demo(proxy: str | None, data_dir: Path | None, config_file: Path | None, pac
         _report(by_path, risky)
         if not by_path:
             raise click.ClickException(
-                "no alerts arrived; check the `notalone up` log (is scoring on, is this its data directory?)")
+                "no alerts arrived; check the `notalone up` log (is scoring on, is this its data directory?)"
+            )
         total = sum(len(alerts) for alerts in by_path.values())
-        click.echo(f"{total} alert(s). Open the dashboard ({dashboard} on the NotAlone machine) "
-                   "to review them.")
+        click.echo(
+            f"{total} alert(s). Open the dashboard ({dashboard} on the NotAlone machine) to review them."
+        )
     if failed:
         raise click.ClickException(f"{len(failed)} step(s) of the demo failed (see above)")

@@ -29,12 +29,20 @@ def _dashboard_url(root: DataDir) -> str:
 
 
 @click.command("notify")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).")
-@click.option("--once", is_flag=True,
-              help="Send what is due, then exit (otherwise: every minute until Ctrl-C).")
-@click.option("--dashboard-url", default=None,
-              help="Link alerts to this dashboard address (default: from config.toml's [dashboard]).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
+@click.option(
+    "--once", is_flag=True, help="Send what is due, then exit (otherwise: every minute until Ctrl-C)."
+)
+@click.option(
+    "--dashboard-url",
+    default=None,
+    help="Link alerts to this dashboard address (default: from config.toml's [dashboard]).",
+)
 def notify(data_dir: Path | None, once: bool, dashboard_url: str | None) -> None:
     """Send pending alert notifications by e-mail and webhook, as set on the dashboard's Settings page."""
     root = DataDir((data_dir or default_data_dir()).expanduser())

@@ -25,8 +25,9 @@ def secure_confdir(data_dir: DataDir) -> None:
             path.chmod(0o600)
 
 
-async def serve(listen_host: str, listen_port: int, data_dir: DataDir, mode: str,
-                overrides: tuple[str, ...]) -> None:
+async def serve(
+    listen_host: str, listen_port: int, data_dir: DataDir, mode: str, overrides: tuple[str, ...]
+) -> None:
     """Run a mitmproxy DumpMaster with the addon until SIGINT or SIGTERM."""
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
@@ -49,17 +50,36 @@ async def serve(listen_host: str, listen_port: int, data_dir: DataDir, mode: str
 
 
 @click.command("proxy")
-@click.option("--listen-host", default="", show_default="all interfaces",
-              help="Address to listen on. Clients outside the home ranges are refused whatever it is.")
+@click.option(
+    "--listen-host",
+    default="",
+    show_default="all interfaces",
+    help="Address to listen on. Clients outside the home ranges are refused whatever it is.",
+)
 @click.option("--listen-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).")
-@click.option("--mode", type=click.Choice(["monitor", "warn", "block"]), default="monitor", show_default=True,
-              help="monitor: alert parents only; warn: show an interstitial with 'continue'; block: without.")
-@click.option("--set", "overrides", multiple=True, metavar="OPTION=VALUE",
-              help="Any mitmproxy or notalone_* option, as with mitmdump --set.")
-def proxy(listen_host: str, listen_port: int, data_dir: Path | None, mode: str,
-          overrides: tuple[str, ...]) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["monitor", "warn", "block"]),
+    default="monitor",
+    show_default=True,
+    help="monitor: alert parents only; warn: show an interstitial with 'continue'; block: without.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="OPTION=VALUE",
+    help="Any mitmproxy or notalone_* option, as with mitmdump --set.",
+)
+def proxy(
+    listen_host: str, listen_port: int, data_dir: Path | None, mode: str, overrides: tuple[str, ...]
+) -> None:
     """Run the filtering proxy that children's devices use."""
     for item in overrides:
         name, sep, _ = item.partition("=")

@@ -84,8 +84,20 @@ def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
         sets["ignore_hosts"] = [ignore_pattern(host) for host in p.ignore_hosts]
     if p.wireguard:
         sets["mode"] = ["regular", f"wireguard@{p.wireguard_port}"]
-    argv = [sys.executable, "-m", "notalone", "proxy", "--listen-host", p.listen_host,
-            "--listen-port", str(p.port), "--data-dir", str(layout.data_dir.root), "--mode", p.mode]
+    argv = [
+        sys.executable,
+        "-m",
+        "notalone",
+        "proxy",
+        "--listen-host",
+        p.listen_host,
+        "--listen-port",
+        str(p.port),
+        "--data-dir",
+        str(layout.data_dir.root),
+        "--mode",
+        p.mode,
+    ]
     for name, values in sets.items():
         argv += [arg for value in values for arg in ("--set", f"{name}={value}")]
     return argv
@@ -93,9 +105,22 @@ def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
 
 def dashboard_argv(config: Config, layout: Layout) -> list[str]:
     d = config.dashboard
-    return [sys.executable, "-m", "notalone", "dashboard", "--host", d.host, "--port", str(d.port),
-            "--threads", str(d.threads), "--data-dir", str(layout.data_dir.root),
-            "--config", str(layout.config_file)]
+    return [
+        sys.executable,
+        "-m",
+        "notalone",
+        "dashboard",
+        "--host",
+        d.host,
+        "--port",
+        str(d.port),
+        "--threads",
+        str(d.threads),
+        "--data-dir",
+        str(layout.data_dir.root),
+        "--config",
+        str(layout.config_file),
+    ]
 
 
 def _accepts(host: str, port: int) -> bool:
@@ -111,6 +136,7 @@ def _proxy_ready(data_dir: DataDir) -> Callable[[float], bool]:
 
     The proxy's port is not probed: a connection would show up in the dashboard as a device.
     """
+
     def ready(since: float) -> bool:
         if not data_dir.ca_cert.is_file():
             return False
@@ -127,8 +153,15 @@ def purge_expired(config: Config, data_dir: DataDir) -> None:
     with AlertStore(data_dir.database) as store:
         effective, _problems = config.with_parent_settings(store.settings())
         result = store.purge_older_than(effective.retention.days)
-    log.info("retention purge", extra={"days": effective.retention.days, "alerts": result.alerts,
-                                       "messages": result.conversation_messages, "total": result.total})
+    log.info(
+        "retention purge",
+        extra={
+            "days": effective.retention.days,
+            "alerts": result.alerts,
+            "messages": result.conversation_messages,
+            "total": result.total,
+        },
+    )
 
 
 def notify_parents(notifier: Notifier, data_dir: DataDir) -> None:
@@ -161,8 +194,10 @@ def banner(config: Config, layout: Layout) -> str:
         f"      or follow the dashboard's device pages at {dashboard}setup-device/",
     ]
     if config.proxy.wireguard:
-        lines.append(f"  WireGuard for phones          UDP {layout.proxy_host}:{config.proxy.wireguard_port}"
-                     "  (per-child configs on the dashboard's Children page)")
+        lines.append(
+            f"  WireGuard for phones          UDP {layout.proxy_host}:{config.proxy.wireguard_port}"
+            "  (per-child configs on the dashboard's Children page)"
+        )
     lines += [
         f"  Mode {config.proxy.mode}; data in {layout.data_dir.root}; settings in {layout.config_file}",
         "  Try it: run `notalone demo` in another terminal, then open the dashboard. Stop with Ctrl-C.",
@@ -193,10 +228,19 @@ FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
 
 
 @click.command("up")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Settings file (default: config.toml in the data directory, written on first run).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file (default: config.toml in the data directory, written on first run).",
+)
 @click.option("--listen-host", default=None, help="proxy.listen_host: address the proxy listens on.")
 @click.option("--proxy-port", default=None, help="proxy.port (default 8080).")
 @click.option("--mode", default=None, help="proxy.mode: monitor, warn or block.")
@@ -205,10 +249,21 @@ FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
 @click.option("--log-level", default=None, help="logging.level: debug, info, warning or error.")
 @click.option("--json-logs", is_flag=True, default=None, help="logging.json: one JSON object per line.")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything (logging.level=debug).")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Any setting of config.toml, e.g. --set retention.days=14 (repeatable).")
-def up(data_dir: Path | None, config_path: Path | None, verbose: bool, json_logs: bool | None,
-       sets: tuple[str, ...], **flags: str | None) -> None:
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Any setting of config.toml, e.g. --set retention.days=14 (repeatable).",
+)
+def up(
+    data_dir: Path | None,
+    config_path: Path | None,
+    verbose: bool,
+    json_logs: bool | None,
+    sets: tuple[str, ...],
+    **flags: str | None,
+) -> None:
     """Start the proxy and the parent dashboard, and keep them running until Ctrl-C."""
     os.umask(0o077)  # the database, the CA key and config.toml are private to this user
     root = DataDir((data_dir or default_data_dir()).expanduser()).ensure()
@@ -240,33 +295,51 @@ def up(data_dir: Path | None, config_path: Path | None, verbose: bool, json_logs
         config, problems = config.with_parent_settings(store.settings())
     for problem in problems:
         log.warning("ignoring a dashboard setting", extra={"problem": problem})
-    for key, host, port in (("proxy.port", config.proxy.listen_host, config.proxy.port),
-                            ("dashboard.port", config.dashboard.host, config.dashboard.port)):
+    for key, host, port in (
+        ("proxy.port", config.proxy.listen_host, config.proxy.port),
+        ("dashboard.port", config.dashboard.host, config.dashboard.port),
+    ):
         if not port_free(host, port):
             raise click.ClickException(
                 f"{key}: port {port} is already in use (is NotAlone or another proxy running?); "
-                f"choose another with --set {key}=PORT")
+                f"choose another with --set {key}=PORT"
+            )
 
-    layout = Layout(root, config_file, advertised_host(config.proxy.listen_host),
-                    advertised_host(config.dashboard.host))
+    layout = Layout(
+        root, config_file, advertised_host(config.proxy.listen_host), advertised_host(config.dashboard.host)
+    )
     # The parts load the same settings from the file and the environment; flags reach them this way.
     child_env = {"PYTHONUNBUFFERED": "1", **environment_for({k: config.get(k) for k in overrides})}
     parts = [
-        PartSpec("proxy", proxy_argv(config, layout, config.logging.level), child_env,
-                 _proxy_ready(root)),
-        PartSpec("dashboard", dashboard_argv(config, layout), child_env,
-                 lambda _since: _accepts(config.dashboard.host, config.dashboard.port)),
+        PartSpec("proxy", proxy_argv(config, layout, config.logging.level), child_env, _proxy_ready(root)),
+        PartSpec(
+            "dashboard",
+            dashboard_argv(config, layout),
+            child_env,
+            lambda _since: _accepts(config.dashboard.host, config.dashboard.port),
+        ),
     ]
-    log.info("starting", extra={"data_dir": str(root.root), "config": str(config_file),
-                                "proxy": f"{layout.proxy_host}:{config.proxy.port}",
-                                "dashboard": f"{layout.dashboard_host}:{config.dashboard.port}",
-                                "mode": config.proxy.mode})
+    log.info(
+        "starting",
+        extra={
+            "data_dir": str(root.root),
+            "config": str(config_file),
+            "proxy": f"{layout.proxy_host}:{config.proxy.port}",
+            "dashboard": f"{layout.dashboard_host}:{config.dashboard.port}",
+            "mode": config.proxy.mode,
+        },
+    )
 
     def announce() -> None:
         click.echo(banner(config, layout))
-        log.info("ready", extra={"proxy": f"{layout.proxy_host}:{config.proxy.port}",
-                                 "dashboard": f"http://{layout.dashboard_host}:{config.dashboard.port}/",
-                                 "ca_cert": str(root.ca_cert)})
+        log.info(
+            "ready",
+            extra={
+                "proxy": f"{layout.proxy_host}:{config.proxy.port}",
+                "dashboard": f"http://{layout.dashboard_host}:{config.dashboard.port}/",
+                "ca_cert": str(root.ca_cert),
+            },
+        )
 
     notifier = Notifier(f"http://{layout.dashboard_host}:{config.dashboard.port}/")
     supervisor = Supervisor(

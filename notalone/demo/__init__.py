@@ -75,6 +75,14 @@ def load_chats() -> list[Chat]:
             turns = tuple((speaker, text) for speaker, text in data["turns"])
             if any(speaker not in ("peer", "child") for speaker, _ in turns):
                 raise ValueError(f"{item.name}: every turn is spoken by 'peer' or 'child'")
-            chats.append(Chat(item.name.removesuffix(".json"), data["title"], data["lang"], data["peer"],
-                              data["conversation"], turns))
+            chats.append(
+                Chat(
+                    item.name.removesuffix(".json"),
+                    data["title"],
+                    data["lang"],
+                    data["peer"],
+                    data["conversation"],
+                    turns,
+                )
+            )
     return chats

@@ -63,8 +63,10 @@ class Device:
 
     async def open_page(self, session: ClientSession, origin: str, page: Page) -> None:
         url = origin + page.path
-        headers = {"accept-language": ACCEPT_LANGUAGE.get(page.lang, "en"),
-                   "user-agent": "Mozilla/5.0 (Linux; Android 14) NotAloneDemo/1.0"}
+        headers = {
+            "accept-language": ACCEPT_LANGUAGE.get(page.lang, "en"),
+            "user-agent": "Mozilla/5.0 (Linux; Android 14) NotAloneDemo/1.0",
+        }
         async with session.get(url, proxy=self.proxy, headers=headers, ssl=self.tls or True) as response:
             body = await response.text()
         warned = response.headers.get("x-notalone", "")
@@ -83,9 +85,12 @@ class Device:
             for speaker, text in chat.turns:
                 if speaker == "child":
                     await asyncio.sleep(self.pace_s)  # a child types more slowly than a script
-                    await ws.send_str(json.dumps(
-                        {"type": "message", "chat_id": chat.conversation, "from": "me", "text": text},
-                        ensure_ascii=False))
+                    await ws.send_str(
+                        json.dumps(
+                            {"type": "message", "chat_id": chat.conversation, "from": "me", "text": text},
+                            ensure_ascii=False,
+                        )
+                    )
                     sent += 1
                     continue
                 message = await ws.receive(timeout=60)
@@ -93,8 +98,9 @@ class Device:
                     break
                 received += 1
         expected = sum(1 for speaker, _ in chat.turns if speaker == "peer")
-        self.visits.append(Visit(chat.path, chat.risky, received == expected,
-                                 f"{sent} sent, {received} received"))
+        self.visits.append(
+            Visit(chat.path, chat.risky, received == expected, f"{sent} sent, {received} received")
+        )
 
     async def browse(self, origin: str, pages: list[Page], chats: list[Chat]) -> list[Visit]:
         """Set up, then interleave ordinary and risky pages and chats, as a child's evening would."""

@@ -15,8 +15,9 @@ CHAT_REPLY_TIMEOUT_S = 60.0
 
 def chat_message(chat: Chat, sender: str, text: str) -> str:
     """One message as a chat app would send it: sender, conversation id and text in a JSON object."""
-    return json.dumps({"type": "message", "chat_id": chat.conversation, "from": sender, "text": text},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"type": "message", "chat_id": chat.conversation, "from": sender, "text": text}, ensure_ascii=False
+    )
 
 
 def make_app(pages: list[Page], chats: list[Chat]) -> web.Application:
@@ -25,15 +26,22 @@ def make_app(pages: list[Page], chats: list[Chat]) -> web.Application:
 
     async def index(request: web.Request) -> web.Response:
         links = "".join(f'<li><a href="{p.path}">{p.path[1:]}</a></li>' for p in pages)
-        return web.Response(text=f"<!doctype html><title>Demo sites</title><ul>{links}</ul>",
-                            content_type="text/html", charset="utf-8")
+        return web.Response(
+            text=f"<!doctype html><title>Demo sites</title><ul>{links}</ul>",
+            content_type="text/html",
+            charset="utf-8",
+        )
 
     async def page(request: web.Request) -> web.Response:
         found = by_path.get(request.path)
         if found is None:
             raise web.HTTPNotFound()
-        return web.Response(text=found.html, content_type="text/html", charset="utf-8",
-                            headers={"content-language": found.lang})
+        return web.Response(
+            text=found.html,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"content-language": found.lang},
+        )
 
     async def chat(request: web.Request) -> web.WebSocketResponse:
         """Play the peer's side of the script: its turns are sent, the child's are awaited."""

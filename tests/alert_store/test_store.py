@@ -240,8 +240,10 @@ def test_migrating_to_never_reused_ids_keeps_alerts_and_choices(tmp_path):
     conn.execute("PRAGMA foreign_keys = ON")
     for version, script in enumerate(MIGRATIONS[:3], 1):
         conn.executescript(script + f"; PRAGMA user_version = {version};")
-    conn.execute("INSERT INTO alerts (created_at, child, direction, category, probability, severity, snippet)"
-                 " VALUES (1, 'An', 'incoming', 'scam', 0.9, 'high', 'kept')")
+    conn.execute(
+        "INSERT INTO alerts (created_at, child, direction, category, probability, severity, snippet)"
+        " VALUES (1, 'An', 'incoming', 'scam', 0.9, 'high', 'kept')"
+    )
     conn.execute("INSERT INTO choices (created_at, alert_id, child, choice) VALUES (2, 1, 'An', 'went_back')")
     conn.commit()
     conn.close()

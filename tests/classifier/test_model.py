@@ -19,8 +19,15 @@ def small_model_dir(tmp_path_factory, shared_data):
 
     out = tmp_path_factory.mktemp("model")
     corpus = sorted(CORPUS_DIR.glob("*.jsonl"))
-    train(shared_data, out, corpus_paths=corpus, limit_per_source=300, chitchat_conversations=100,
-          version="test-slice", progress=lambda message: None)
+    train(
+        shared_data,
+        out,
+        corpus_paths=corpus,
+        limit_per_source=300,
+        chitchat_conversations=100,
+        version="test-slice",
+        progress=lambda message: None,
+    )
     return out
 
 
@@ -43,8 +50,15 @@ def test_training_is_deterministic(small_model_dir, shared_data, tmp_path):
     from classifier.train import train
 
     corpus = sorted(CORPUS_DIR.glob("*.jsonl"))
-    card = train(shared_data, tmp_path, corpus_paths=corpus, limit_per_source=300, chitchat_conversations=100,
-                 version="test-slice", progress=lambda message: None)
+    card = train(
+        shared_data,
+        tmp_path,
+        corpus_paths=corpus,
+        limit_per_source=300,
+        chitchat_conversations=100,
+        version="test-slice",
+        progress=lambda message: None,
+    )
     first = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
     assert card["thresholds"] == first["thresholds"]
     assert card["metrics"] == first["metrics"]
@@ -105,11 +119,17 @@ def test_evidence_names_the_words_as_typed_and_the_snippet_is_short(shipped_mode
 
 def test_grooming_builds_up_over_a_conversation_and_names_its_stages(shipped_model):
     turns = [
-        ("sam", "gg that was a sick clutch"), ("kid", "thx lol"), ("sam", "u play every day?"),
-        ("kid", "ya after school"), ("sam", "how old r u btw"), ("kid", "12"),
-        ("sam", "ur way more mature than 12 honestly"), ("sam", "i can get u the battle pass, my treat"),
+        ("sam", "gg that was a sick clutch"),
+        ("kid", "thx lol"),
+        ("sam", "u play every day?"),
+        ("kid", "ya after school"),
+        ("sam", "how old r u btw"),
+        ("kid", "12"),
+        ("sam", "ur way more mature than 12 honestly"),
+        ("sam", "i can get u the battle pass, my treat"),
         ("sam", "dont tell ur parents tho they would get weird about it"),
-        ("sam", "add me on snap its easier to talk there"), ("sam", "send me a selfie so i know ur real"),
+        ("sam", "add me on snap its easier to talk there"),
+        ("sam", "send me a selfie so i know ur real"),
     ]
     messages = [ChatMessage(sender=s, text=t, from_child=s == "kid") for s, t in turns]
     early = shipped_model.score_conversation(messages[:3])
@@ -141,12 +161,17 @@ def test_hard_negatives_raise_no_alert(shipped_model, text):
 @pytest.mark.parametrize(
     "text, label",
     [
-        ("Congratulations! You have been selected to receive 5000 free V-Bucks. Verify your Epic account "
-         "here: epic-vbucks-gift.com", "scam"),
+        (
+            "Congratulations! You have been selected to receive 5000 free V-Bucks. Verify your Epic account "
+            "here: epic-vbucks-gift.com",
+            "scam",
+        ),
         ("e ơi a là admin free fire, e nạp 50k qua stk này a x10 kim cương cho e nhé", "scam"),
         ("Con anh chị bị tai nạn đang cấp cứu, cần chuyển gấp 30 triệu vào tài khoản bệnh viện", "scam"),
-        ("cuc canh sat thong bao em lien quan vu an rua tien, khong duoc noi voi bo me, tat dinh vi ngay",
-         "scam"),
+        (
+            "cuc canh sat thong bao em lien quan vu an rua tien, khong duoc noi voi bo me, tat dinh vi ngay",
+            "scam",
+        ),
     ],
 )
 def test_scams_in_english_and_vietnamese_alert(shipped_model, text, label):
@@ -171,10 +196,18 @@ def test_the_fast_vectorizers_give_scikit_learns_rows(shipped_model):
     from classifier.features import FastTfidf, char_wb_ngrams
     from classifier.normalize import normalize
 
-    texts = [normalize(t) for t in (
-        "FREE robux at robux-gift.xyz!!", "em ơi cho chị xin stk nhé", "a", "", "ok",
-        "Congratulations you won an iPhone " * 40, "gửi ảnh đi, đừng nói với bố mẹ nha " * 10,
-    )]
+    texts = [
+        normalize(t)
+        for t in (
+            "FREE robux at robux-gift.xyz!!",
+            "em ơi cho chị xin stk nhé",
+            "a",
+            "",
+            "ok",
+            "Congratulations you won an iPhone " * 40,
+            "gửi ảnh đi, đừng nói với bố mẹ nha " * 10,
+        )
+    ]
     for vectorizer in shipped_model._vectorizers:
         fast = FastTfidf(vectorizer).transform(texts)
         assert np.allclose(fast.toarray(), vectorizer.transform(texts).toarray(), atol=1e-6)

@@ -27,7 +27,7 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> OriginCertificates
     return make_certificates(tmp_path_factory.mktemp("certs"))
 
 
-def _serve(server: Server) -> Iterator[Server]:
+def _serve[Server: Origin](server: Server) -> Iterator[Server]:
     server.start()
     yield server
     server.stop()
@@ -46,8 +46,9 @@ def nasty_origin(certificates: OriginCertificates) -> Iterator[NastyOrigin]:
 
 
 @pytest.fixture(scope="module")
-def child_proxy(tmp_path_factory: pytest.TempPathFactory,
-                certificates: OriginCertificates) -> Iterator[Callable[..., ProxyProcess]]:
+def child_proxy(
+    tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates
+) -> Iterator[Callable[..., ProxyProcess]]:
     """Starts proxies (``start_proxy`` keywords) over fresh data directories where CHILD is on DEVICE, as
     the parent assigned it in the dashboard; every one is stopped after the module."""
     started: list[ProxyProcess] = []

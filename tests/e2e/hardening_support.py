@@ -46,37 +46,62 @@ def nasty_bodies() -> dict[str, tuple[bytes, dict[str, str]]]:
     """path -> (raw body as sent, headers): the bad-input corpus, built once."""
     zeros = b"\0" * (64 * MIB)
     html_zeros = b"<html><body>" + b" " * (64 * MIB) + b"</body></html>"
-    mixed = ("<html><body><p>Xin chào các bạn, hôm nay trời đẹp.</p>".encode()
-             + "<p>Caf\xe9 cr\xe8me br\xfbl\xe9e</p>".encode("latin-1")
-             + "<p>Привет</p></body></html>".encode("koi8-r"))
+    mixed = (
+        "<html><body><p>Xin chào các bạn, hôm nay trời đẹp.</p>".encode()
+        + "<p>Caf\xe9 cr\xe8me br\xfbl\xe9e</p>".encode("latin-1")
+        + "<p>Привет</p></body></html>".encode("koi8-r")
+    )
     deep_json = b'{"a":' * 30_000 + b'"x"' + b"}" * 30_000
     return {
         "/deep-html": (b"<div>" * 200_000 + b"deep" + b"</span>" * 1000, {"content-type": "text/html"}),
-        "/malformed-html": (b"<html><body><p <<a href='x\"><script>alert(1)</scr<!-- -->ipt><table><td>"
-                            b"</b></i></html></html><![CDATA[ >" * 2000, {"content-type": "text/html"}),
-        "/big-50mb": (b"<html><body>" + b"<p>lots of words here</p>" * (50 * MIB // 25) + b"</body></html>",
-                      {"content-type": "text/html; charset=utf-8"}),
+        "/malformed-html": (
+            b"<html><body><p <<a href='x\"><script>alert(1)</scr<!-- -->ipt><table><td>"
+            b"</b></i></html></html><![CDATA[ >" * 2000,
+            {"content-type": "text/html"},
+        ),
+        "/big-50mb": (
+            b"<html><body>" + b"<p>lots of words here</p>" * (50 * MIB // 25) + b"</body></html>",
+            {"content-type": "text/html; charset=utf-8"},
+        ),
         "/binary-as-html": (_deterministic_bytes(512 * 1024), {"content-type": "text/html"}),
-        "/wrong-charset": ("<html><body><p>Привет, как дела? Всё хорошо.</p></body></html>".encode("cp1251"),
-                           {"content-type": "text/html; charset=utf-8"}),
-        "/unknown-charset": (b"<html><body><p>caf\xe9 and cr\xe8me</p></body></html>",
-                             {"content-type": "text/html; charset=x-no-such-charset"}),
-        "/missing-charset": (b'<html><head><meta charset="koi8-r"></head><body>\xf0\xd2\xc9\xd7\xc5</body>',
-                             {"content-type": "text/html"}),
+        "/wrong-charset": (
+            "<html><body><p>Привет, как дела? Всё хорошо.</p></body></html>".encode("cp1251"),
+            {"content-type": "text/html; charset=utf-8"},
+        ),
+        "/unknown-charset": (
+            b"<html><body><p>caf\xe9 and cr\xe8me</p></body></html>",
+            {"content-type": "text/html; charset=x-no-such-charset"},
+        ),
+        "/missing-charset": (
+            b'<html><head><meta charset="koi8-r"></head><body>\xf0\xd2\xc9\xd7\xc5</body>',
+            {"content-type": "text/html"},
+        ),
         "/mixed-encodings": (mixed, {"content-type": "text/html; charset=utf-8"}),
-        "/gzip-bomb": (gzip.compress(html_zeros, compresslevel=9),
-                       {"content-type": "text/html", "content-encoding": "gzip"}),
-        "/brotli-bomb": (brotli.compress(html_zeros, quality=5),
-                         {"content-type": "text/html", "content-encoding": "br"}),
-        "/deflate-bomb": (zlib.compress(zeros, 9),
-                          {"content-type": "application/json", "content-encoding": "deflate"}),
-        "/bad-gzip": (b"\x1f\x8b\x08\x00this is not gzip at all",
-                      {"content-type": "text/html", "content-encoding": "gzip"}),
+        "/gzip-bomb": (
+            gzip.compress(html_zeros, compresslevel=9),
+            {"content-type": "text/html", "content-encoding": "gzip"},
+        ),
+        "/brotli-bomb": (
+            brotli.compress(html_zeros, quality=5),
+            {"content-type": "text/html", "content-encoding": "br"},
+        ),
+        "/deflate-bomb": (
+            zlib.compress(zeros, 9),
+            {"content-type": "application/json", "content-encoding": "deflate"},
+        ),
+        "/bad-gzip": (
+            b"\x1f\x8b\x08\x00this is not gzip at all",
+            {"content-type": "text/html", "content-encoding": "gzip"},
+        ),
         "/json-deep": (deep_json, {"content-type": "application/json"}),
-        "/json-wide": (json.dumps([{"id": i, "text": f"hello friend {i}"} for i in range(40_000)]).encode(),
-                       {"content-type": "application/json"}),
-        "/json-bomb-strings": (json.dumps({"text": "a " * 900_000}).encode(),
-                               {"content-type": "application/json"}),
+        "/json-wide": (
+            json.dumps([{"id": i, "text": f"hello friend {i}"} for i in range(40_000)]).encode(),
+            {"content-type": "application/json"},
+        ),
+        "/json-bomb-strings": (
+            json.dumps({"text": "a " * 900_000}).encode(),
+            {"content-type": "application/json"},
+        ),
         "/empty-html": (b"", {"content-type": "text/html"}),
         "/empty-json": (b"", {"content-type": "application/json"}),
     }
@@ -131,12 +156,14 @@ class NastyOrigin(Origin):
             return ws
 
         async def attack(request: web.Request) -> web.Response:
-            return web.Response(text=attack_page(request.match_info["name"]), content_type="text/html",
-                                charset="utf-8")
+            return web.Response(
+                text=attack_page(request.match_info["name"]), content_type="text/html", charset="utf-8"
+            )
 
         async def marked(request: web.Request) -> web.Response:
-            return web.Response(body=marked_page(request.match_info["marker"]), content_type="text/html",
-                                charset="utf-8")
+            return web.Response(
+                body=marked_page(request.match_info["marker"]), content_type="text/html", charset="utf-8"
+            )
 
         for path in self.bodies:
             app.router.add_get("/nasty" + path, nasty)
@@ -162,18 +189,24 @@ DASHBOARD_ATTACKS = {
 
 def attack_page(name: str) -> str:
     payload = html.escape(DASHBOARD_ATTACKS[name])
-    return (f"<!doctype html><html><head><title>You won {payload[:200]}</title></head><body>"
-            "<h1>Congratulations, you won an iPhone!</h1>"
-            f"<p>Pay the shipping fee with a gift card {payload} and send the code now to claim your prize. "
-            "Offer ends in 10 minutes, act now!</p></body></html>")
+    return (
+        f"<!doctype html><html><head><title>You won {payload[:200]}</title></head><body>"
+        "<h1>Congratulations, you won an iPhone!</h1>"
+        f"<p>Pay the shipping fee with a gift card {payload} and send the code now to claim your prize. "
+        "Offer ends in 10 minutes, act now!</p></body></html>"
+    )
 
 
 def marked_page(marker: str) -> bytes:
     """A long ordinary page with ``marker`` deep inside, far from anything an alert would quote."""
-    paragraph = ("<p>The city council met on Tuesday to discuss the library opening hours, the budget for "
-                 "parks and a safer crossing near the primary school.</p>")
-    return (f"<!doctype html><html><head><title>Town news</title></head><body>{paragraph * 400}"
-            f"<p>{marker}</p>{paragraph * 400}</body></html>").encode()
+    paragraph = (
+        "<p>The city council met on Tuesday to discuss the library opening hours, the budget for "
+        "parks and a safer crossing near the primary school.</p>"
+    )
+    return (
+        f"<!doctype html><html><head><title>Town news</title></head><body>{paragraph * 400}"
+        f"<p>{marker}</p>{paragraph * 400}</body></html>"
+    ).encode()
 
 
 def chunked_parts() -> list[bytes]:
@@ -190,9 +223,10 @@ class RawResponse:
 
 
 async def _fetch_raw(proxy: ProxyProcess, url: str) -> RawResponse:
-    async with ClientSession(trust_env=False, auto_decompress=False) as session, session.get(
-        url, proxy=proxy.url, ssl=proxy.client_ssl()
-    ) as response:
+    async with (
+        ClientSession(trust_env=False, auto_decompress=False) as session,
+        session.get(url, proxy=proxy.url, ssl=proxy.client_ssl()) as response,
+    ):
         return RawResponse(response.status, await response.read(), dict(response.headers))
 
 
@@ -212,12 +246,14 @@ def disconnect_mid_flow(proxy: ProxyProcess, url: str) -> int:
     return asyncio.run(_disconnect_mid_flow(proxy, url))
 
 
-async def _websocket_session(proxy: ProxyProcess, url: str,
-                             sends: list[str | bytes]) -> list[tuple[str, int]]:
+async def _websocket_session(
+    proxy: ProxyProcess, url: str, sends: list[str | bytes]
+) -> list[tuple[str, int]]:
     received: list[tuple[str, int]] = []
-    async with ClientSession(trust_env=False) as session, session.ws_connect(
-        url, proxy=proxy.url, ssl=proxy.client_ssl(), max_msg_size=0
-    ) as ws:
+    async with (
+        ClientSession(trust_env=False) as session,
+        session.ws_connect(url, proxy=proxy.url, ssl=proxy.client_ssl(), max_msg_size=0) as ws,
+    ):
         for item in sends:
             if isinstance(item, bytes):
                 await ws.send_bytes(item)
@@ -253,8 +289,11 @@ def http2_get(proxy: ProxyProcess, host: str, port: int, path: str) -> tuple[int
         tls = context.wrap_socket(sock, server_hostname=host)
         conn = h2.connection.H2Connection()
         conn.initiate_connection()
-        conn.send_headers(1, [(":method", "GET"), (":path", path), (":scheme", "https"),
-                              (":authority", f"{host}:{port}")], end_stream=True)
+        conn.send_headers(
+            1,
+            [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", f"{host}:{port}")],
+            end_stream=True,
+        )
         tls.sendall(conn.data_to_send())
         status, body, done = 0, bytearray(), False
         while not done:
@@ -305,10 +344,15 @@ def dashboard_client(data_root: os.PathLike[str] | str, children: tuple[str, ...
     client = app.test_client()
     setup = client.get("/setup")
     if setup.status_code == 200:
-        response = client.post("/setup", data={
-            "csrf_token": _csrf(setup.get_data(as_text=True)), "password": DASHBOARD_PASSWORD,
-            "confirm": DASHBOARD_PASSWORD, "children": "\n".join(children),
-        })
+        response = client.post(
+            "/setup",
+            data={
+                "csrf_token": _csrf(setup.get_data(as_text=True)),
+                "password": DASHBOARD_PASSWORD,
+                "confirm": DASHBOARD_PASSWORD,
+                "children": "\n".join(children),
+            },
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     else:
         token = _csrf(client.get("/login").get_data(as_text=True))
@@ -332,13 +376,27 @@ class DashboardProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> DashboardProcess:
-        command = [sys.executable, "-m", "notalone", "dashboard", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--data-dir", str(self.data_root)]
-        env = {k: v for k, v in os.environ.items()
-               if not k.lower().endswith("_proxy") and not k.startswith("NOTALONE_")}
+        command = [
+            sys.executable,
+            "-m",
+            "notalone",
+            "dashboard",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_root),
+        ]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.lower().endswith("_proxy") and not k.startswith("NOTALONE_")
+        }
         with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True
+            )
         process = self.process
         try:
             poll(lambda: process.poll() is not None or accepts(self.port), START_TIMEOUT_S)
@@ -361,8 +419,9 @@ class DashboardProcess:
 
     def logged_in(self) -> urllib.request.OpenerDirector:
         """A parent's browser (cookies, no proxy) logged in with DASHBOARD_PASSWORD (see dashboard_client)."""
-        browser = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                              urllib.request.HTTPCookieProcessor(CookieJar()))
+        browser = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(CookieJar())
+        )
         with browser.open(self.url + "/login", timeout=60) as page:
             token = _csrf(page.read().decode())
         form = urllib.parse.urlencode({"csrf_token": token, "password": DASHBOARD_PASSWORD}).encode()

@@ -48,11 +48,11 @@ SCAM_HTML = (
 )
 BENIGN_PAGES = {
     "/homework": "<!doctype html><html><head><title>Photosynthesis</title></head><body>"
-                 "<h1>Photosynthesis</h1><p>Plants use sunlight, water and carbon dioxide to make glucose "
-                 "and oxygen. The green pigment chlorophyll absorbs light in the leaves.</p></body></html>",
+    "<h1>Photosynthesis</h1><p>Plants use sunlight, water and carbon dioxide to make glucose "
+    "and oxygen. The green pigment chlorophyll absorbs light in the leaves.</p></body></html>",
     "/recipe": "<!doctype html><html><head><title>Pancakes</title></head><body><h1>Easy pancakes</h1>"
-               "<p>Whisk two eggs with a cup of milk and a cup of flour. Cook on a hot pan until golden, "
-               "then flip. Serve with fruit.</p></body></html>",
+    "<p>Whisk two eggs with a cup of milk and a cup of flour. Cook on a hot pan until golden, "
+    "then flip. Serve with fruit.</p></body></html>",
 }
 # The stranger's side of a grooming chat, sent one line per message the child sends.
 STRANGER_LINES = (
@@ -87,26 +87,48 @@ def make_certificates(directory: Path) -> OriginCertificates:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "NotAlone e2e test CA")])
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-            decipher_only=False,
-        ), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ]), critical=False)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
@@ -116,20 +138,27 @@ def make_certificates(directory: Path) -> OriginCertificates:
     )
     files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key_file.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ))
+    files.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return files
 
 
 # -- the origin server ------------------------------------------------------------------------------------
 def big_page(kib: int = 100, tag: str = "") -> bytes:
     """An ordinary news-like page of about ``kib`` KiB; ``tag`` makes each one unique (defeats the cache)."""
-    paragraph = ("<p>The city council met on Tuesday to discuss the new library opening hours, the budget "
-                 "for parks and a safer crossing near the primary school.</p>")
+    paragraph = (
+        "<p>The city council met on Tuesday to discuss the new library opening hours, the budget "
+        "for parks and a safer crossing near the primary school.</p>"
+    )
     count = kib * 1024 // len(paragraph)
-    return (f"<!doctype html><html><head><title>Town news {tag}</title></head><body>"
-            + paragraph * count + f"<p>{tag}</p></body></html>").encode()
+    return (
+        f"<!doctype html><html><head><title>Town news {tag}</title></head><body>"
+        + paragraph * count
+        + f"<p>{tag}</p></body></html>"
+    ).encode()
 
 
 @dataclass
@@ -192,8 +221,11 @@ class Origin:
             self._runner = web.AppRunner(self._app(), access_log=None)
             loop.run_until_complete(self._runner.setup())
             loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.http_port).start())
-            loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.https_port,
-                                                ssl_context=self.certificates.server_context()).start())
+            loop.run_until_complete(
+                web.TCPSite(
+                    self._runner, "127.0.0.1", self.https_port, ssl_context=self.certificates.server_context()
+                ).start()
+            )
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
@@ -283,9 +315,16 @@ def poll(condition: Callable[[], Any], timeout: float, what: str = "condition") 
     raise AssertionError(f"{what}: not met within {timeout:.0f}s")
 
 
-def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str = "monitor",
-                via_mitmdump: bool = False, scripts: tuple[Path, ...] = (),
-                options: dict[str, str] | None = None, log_file: Path | None = None) -> ProxyProcess:
+def start_proxy(
+    data_root: Path,
+    certificates: OriginCertificates,
+    *,
+    mode: str = "monitor",
+    via_mitmdump: bool = False,
+    scripts: tuple[Path, ...] = (),
+    options: dict[str, str] | None = None,
+    log_file: Path | None = None,
+) -> ProxyProcess:
     """Start ``notalone proxy`` (or ``mitmdump -s proxy_addon/addon.py``) on a free loopback port.
 
     The log goes to ``data_root/proxy.log`` unless ``log_file`` says elsewhere (a data directory on a disk
@@ -295,21 +334,43 @@ def start_proxy(data_root: Path, certificates: OriginCertificates, *, mode: str 
     port = free_port()
     settings = {"ssl_verify_upstream_trusted_ca": str(certificates.ca_file), **(options or {})}
     if via_mitmdump:
-        command = [str(BIN / "mitmdump"), "--listen-host", "127.0.0.1", "--listen-port", str(port),
-                   "--set", f"confdir={data_dir.confdir}", "-s", str(ROOT / "proxy_addon" / "addon.py")]
+        command = [
+            str(BIN / "mitmdump"),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--set",
+            f"confdir={data_dir.confdir}",
+            "-s",
+            str(ROOT / "proxy_addon" / "addon.py"),
+        ]
         for script in scripts:
             command += ["-s", str(script)]
         settings |= {"notalone_data_dir": str(data_root), "notalone_mode": mode}
     else:
-        command = [sys.executable, "-m", "notalone", "proxy", "--listen-host", "127.0.0.1",
-                   "--listen-port", str(port), "--data-dir", str(data_root), "--mode", mode]
+        command = [
+            sys.executable,
+            "-m",
+            "notalone",
+            "proxy",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--data-dir",
+            str(data_root),
+            "--mode",
+            mode,
+        ]
     for name, value in settings.items():
         command += ["--set", f"{name}={value}"]
     log_file = log_file or data_root / "proxy.log"
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     with log_file.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True
+        )
     proxy = ProxyProcess(data_dir, port, process, log_file)
     try:
         proxy.wait_ready()
@@ -353,25 +414,35 @@ class Fetched:
     headers: dict[str, str]
 
 
-async def _fetch(proxy: ProxyProcess, url: str, headers: dict[str, str] | None,
-                 allow_redirects: bool) -> Fetched:
-    async with ClientSession(trust_env=False, auto_decompress=True) as session, session.get(
-        url, proxy=proxy.url, ssl=proxy.client_ssl(), headers=headers or {}, allow_redirects=allow_redirects,
-    ) as response:
+async def _fetch(
+    proxy: ProxyProcess, url: str, headers: dict[str, str] | None, allow_redirects: bool
+) -> Fetched:
+    async with (
+        ClientSession(trust_env=False, auto_decompress=True) as session,
+        session.get(
+            url,
+            proxy=proxy.url,
+            ssl=proxy.client_ssl(),
+            headers=headers or {},
+            allow_redirects=allow_redirects,
+        ) as response,
+    ):
         return Fetched(response.status, await response.read(), dict(response.headers))
 
 
-def fetch(proxy: ProxyProcess, url: str, headers: dict[str, str] | None = None,
-          allow_redirects: bool = True) -> Fetched:
+def fetch(
+    proxy: ProxyProcess, url: str, headers: dict[str, str] | None = None, allow_redirects: bool = True
+) -> Fetched:
     """GET ``url`` through the proxy, trusting only the proxy's CA."""
     return asyncio.run(_fetch(proxy, url, headers, allow_redirects))
 
 
 async def _chat(proxy: ProxyProcess, url: str, child_lines: tuple[str, ...]) -> list[str]:
     received = []
-    async with ClientSession(trust_env=False) as session, session.ws_connect(
-        url, proxy=proxy.url, ssl=proxy.client_ssl()
-    ) as ws:
+    async with (
+        ClientSession(trust_env=False) as session,
+        session.ws_connect(url, proxy=proxy.url, ssl=proxy.client_ssl()) as ws,
+    ):
         for line in child_lines:
             await ws.send_str(json.dumps({"type": "message", "text": line}))
             reply = await ws.receive(timeout=60)

@@ -20,8 +20,14 @@ from alert_store import AlertStore
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SQL_INJECTIONS = (
-    "' OR 1=1--", "x'; DROP TABLE alerts;--", '" OR ""="', "1 UNION SELECT * FROM settings--",
-    "%' OR '%'='", "\\'; --", "1; PRAGMA writable_schema=1", "\x00' OR 1=1",
+    "' OR 1=1--",
+    "x'; DROP TABLE alerts;--",
+    '" OR ""="',
+    "1 UNION SELECT * FROM settings--",
+    "%' OR '%'='",
+    "\\'; --",
+    "1; PRAGMA writable_schema=1",
+    "\x00' OR 1=1",
 )
 FILTERS = ("child", "category", "severity", "reviewed", "from", "to", "page")
 
@@ -32,8 +38,9 @@ def origin(nasty_origin: NastyOrigin) -> NastyOrigin:
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory,
-          certificates: OriginCertificates) -> Iterator[ProxyProcess]:
+def proxy(
+    tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates
+) -> Iterator[ProxyProcess]:
     process = start_proxy(tmp_path_factory.mktemp("data"), certificates)
     yield process
     process.stop()
@@ -58,8 +65,9 @@ def attack_alerts(proxy: ProxyProcess, origin: NastyOrigin) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("name", list(DASHBOARD_ATTACKS))
-def test_hostile_page_text_is_rendered_escaped(dashboard: FlaskClient, attack_alerts: dict[str, int],
-                                               name: str) -> None:
+def test_hostile_page_text_is_rendered_escaped(
+    dashboard: FlaskClient, attack_alerts: dict[str, int], name: str
+) -> None:
     with AlertStore(dashboard.application.config["DATA_DIR"] + "/notalone.db") as store:
         alert = store.get(attack_alerts[name])
     assert alert is not None and alert.category == "scam"
@@ -79,8 +87,9 @@ def test_hostile_page_text_is_rendered_escaped(dashboard: FlaskClient, attack_al
 
 
 @pytest.mark.parametrize("field", FILTERS)
-def test_sql_injection_in_every_filter_is_inert(dashboard: FlaskClient, attack_alerts: dict[str, int],
-                                                field: str) -> None:
+def test_sql_injection_in_every_filter_is_inert(
+    dashboard: FlaskClient, attack_alerts: dict[str, int], field: str
+) -> None:
     with AlertStore(dashboard.application.config["DATA_DIR"] + "/notalone.db") as store:
         total = store.count()
     for payload in SQL_INJECTIONS:
@@ -92,17 +101,25 @@ def test_sql_injection_in_every_filter_is_inert(dashboard: FlaskClient, attack_a
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-@pytest.mark.parametrize("path", [
-    "/setup-device/notalone-ca.pem/../../dashboard-secret.key",
-    "/setup-device/..%2f..%2fdashboard-secret.key",
-    "/setup-device/%2e%2e/%2e%2e/confdir/mitmproxy-ca.pem", "/setup-device/mitmproxy-ca.pem",
-    "/alerts/feedback.jsonl/../../notalone.db", "/alerts/..%2fnotalone.db",
-    "/children/../../dashboard-secret.key/wireguard.conf", "/children/..%2f..%2fetc%2fpasswd/wireguard.conf",
-    "/children/Mai/../../../confdir/mitmproxy-ca.pem/wireguard.conf?download=1",
-    "/static/../../dashboard-secret.key", "/static/%2e%2e/%2e%2e/notalone.db",
-])
-def test_path_traversal_in_downloads_reaches_no_private_file(dashboard: FlaskClient, proxy: ProxyProcess,
-                                                              path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/setup-device/notalone-ca.pem/../../dashboard-secret.key",
+        "/setup-device/..%2f..%2fdashboard-secret.key",
+        "/setup-device/%2e%2e/%2e%2e/confdir/mitmproxy-ca.pem",
+        "/setup-device/mitmproxy-ca.pem",
+        "/alerts/feedback.jsonl/../../notalone.db",
+        "/alerts/..%2fnotalone.db",
+        "/children/../../dashboard-secret.key/wireguard.conf",
+        "/children/..%2f..%2fetc%2fpasswd/wireguard.conf",
+        "/children/Mai/../../../confdir/mitmproxy-ca.pem/wireguard.conf?download=1",
+        "/static/../../dashboard-secret.key",
+        "/static/%2e%2e/%2e%2e/notalone.db",
+    ],
+)
+def test_path_traversal_in_downloads_reaches_no_private_file(
+    dashboard: FlaskClient, proxy: ProxyProcess, path: str
+) -> None:
     secrets_on_disk = [
         (proxy.data_dir.root / "dashboard-secret.key").read_bytes(),
         (proxy.data_dir.confdir / "mitmproxy-ca.pem").read_bytes(),
@@ -128,8 +145,9 @@ def test_the_dashboard_refuses_to_be_framed(dashboard: FlaskClient) -> None:
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
 
 
-def test_no_page_body_is_written_to_disk(proxy: ProxyProcess, origin: NastyOrigin,
-                                         attack_alerts: dict[str, int]) -> None:
+def test_no_page_body_is_written_to_disk(
+    proxy: ProxyProcess, origin: NastyOrigin, attack_alerts: dict[str, int]
+) -> None:
     """A unique marker deep in a long page read through the proxy appears in no file of the data directory,
     the SQLite WAL and shared-memory files included (checked while the proxy still runs)."""
     marker = "zq" + secrets.token_hex(16)

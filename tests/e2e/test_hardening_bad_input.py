@@ -41,12 +41,14 @@ def origin(nasty_origin: NastyOrigin) -> NastyOrigin:
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates,
-          origin: NastyOrigin) -> Iterator[ProxyProcess]:
+def proxy(
+    tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, origin: NastyOrigin
+) -> Iterator[ProxyProcess]:
     # "lazy": the proxy answers the client's TLS before dialling the origin, so it can offer HTTP/2 to the
     # client while the origin speaks HTTP/1.1 (the translation is part of what is tested).
-    process = start_proxy(tmp_path_factory.mktemp("data"), certificates,
-                          options={"connection_strategy": "lazy"})
+    process = start_proxy(
+        tmp_path_factory.mktemp("data"), certificates, options={"connection_strategy": "lazy"}
+    )
     yield process
     process.stop()
 
@@ -73,13 +75,31 @@ def errors(proxy: ProxyProcess) -> dict[str, int]:
     return {k: v for k, v in proxy.counters().items() if k.startswith("errors.")}
 
 
-@pytest.mark.parametrize("path", [
-    "/deep-html", "/malformed-html", "/big-50mb", "/binary-as-html", "/wrong-charset", "/unknown-charset",
-    "/missing-charset", "/mixed-encodings", "/gzip-bomb", "/brotli-bomb", "/deflate-bomb", "/bad-gzip",
-    "/json-deep", "/json-wide", "/json-bomb-strings", "/empty-html", "/empty-json",
-])
-def test_nasty_body_passes_unchanged_and_is_counted(proxy: ProxyProcess, origin: NastyOrigin,
-                                                    baseline_rss: int, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/deep-html",
+        "/malformed-html",
+        "/big-50mb",
+        "/binary-as-html",
+        "/wrong-charset",
+        "/unknown-charset",
+        "/missing-charset",
+        "/mixed-encodings",
+        "/gzip-bomb",
+        "/brotli-bomb",
+        "/deflate-bomb",
+        "/bad-gzip",
+        "/json-deep",
+        "/json-wide",
+        "/json-bomb-strings",
+        "/empty-html",
+        "/empty-json",
+    ],
+)
+def test_nasty_body_passes_unchanged_and_is_counted(
+    proxy: ProxyProcess, origin: NastyOrigin, baseline_rss: int, path: str
+) -> None:
     body, headers = origin.bodies[path]
     expected = EXPECTED_COUNTER.get(path, "")
     before = counter(proxy, expected) if expected else 0
@@ -141,18 +161,25 @@ def test_huge_and_binary_websocket_messages(proxy: ProxyProcess, origin: NastyOr
     errors_before = errors(proxy)
     too_big_before = counter(proxy, "skipped.too_big")
     url = origin.https.replace("https", "wss") + "/ws/hostile"
-    replies = websocket_session(proxy, url, ["huge", "binary", b"\x00\xff" * (MIB // 2), "y" * (3 * MIB),
-                                             "hello there, how are you"])
-    assert replies == [("TEXT", 8 * MIB), ("BINARY", MIB), ("TEXT", len('{"echo": 1048576}')),
-                       ("TEXT", len('{"echo": 3145728}')), ("TEXT", len('{"echo": 24}'))]
+    replies = websocket_session(
+        proxy, url, ["huge", "binary", b"\x00\xff" * (MIB // 2), "y" * (3 * MIB), "hello there, how are you"]
+    )
+    assert replies == [
+        ("TEXT", 8 * MIB),
+        ("BINARY", MIB),
+        ("TEXT", len('{"echo": 1048576}')),
+        ("TEXT", len('{"echo": 3145728}')),
+        ("TEXT", len('{"echo": 24}')),
+    ]
     # Two text frames over the 2 MiB limit (8 MiB from the origin, 3 MiB from the client) were skipped.
     poll(lambda: counter(proxy, "skipped.too_big") >= too_big_before + 2, 90)
     assert_serving(proxy, origin)
     assert errors(proxy) == errors_before
 
 
-def test_memory_stays_bounded_after_the_corpus(proxy: ProxyProcess, origin: NastyOrigin,
-                                               baseline_rss: int) -> None:
+def test_memory_stays_bounded_after_the_corpus(
+    proxy: ProxyProcess, origin: NastyOrigin, baseline_rss: int
+) -> None:
     """Runs after the cases above (pytest keeps file order): the proxy's RSS has not run away."""
     for _ in range(2):  # the corpus once more, so a per-request leak would show twice
         for path in ("/big-50mb", "/gzip-bomb", "/brotli-bomb", "/json-wide"):

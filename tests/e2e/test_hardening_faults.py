@@ -54,8 +54,8 @@ def corrupt_model(directory: Path) -> Path:
 @pytest.mark.parametrize("via_mitmdump", [False, True], ids=["notalone-proxy", "mitmdump-script"])
 @pytest.mark.parametrize("model", ["missing", "corrupt"])
 def test_without_a_usable_model_traffic_passes_with_scoring_off_and_a_banner(
-        tmp_path: Path, certificates: OriginCertificates, origin: Origin, model: str,
-        via_mitmdump: bool) -> None:
+    tmp_path: Path, certificates: OriginCertificates, origin: Origin, model: str, via_mitmdump: bool
+) -> None:
     path = tmp_path / "nowhere.joblib" if model == "missing" else corrupt_model(tmp_path)
     root = tmp_path / "data"
     proxy = start_proxy(root, certificates, via_mitmdump=via_mitmdump, options={"notalone_model": str(path)})
@@ -114,7 +114,8 @@ class Load:
 
 
 def test_kill_9_under_load_keeps_the_database_and_every_committed_alert(
-        tmp_path: Path, certificates: OriginCertificates, origin: Origin) -> None:
+    tmp_path: Path, certificates: OriginCertificates, origin: Origin
+) -> None:
     root = tmp_path / "data"
     proxy = start_proxy(root, certificates)
     try:
@@ -145,16 +146,23 @@ def alert_ids(data_dir: DataDir) -> set[int]:
         return {a.id for a in store.list(limit=100_000) if a.id is not None}
 
 
-def test_the_ca_key_and_data_dir_stay_private_after_a_restart(tmp_path: Path,
-                                                              certificates: OriginCertificates) -> None:
+def test_the_ca_key_and_data_dir_stay_private_after_a_restart(
+    tmp_path: Path, certificates: OriginCertificates
+) -> None:
     root = tmp_path / "data"
     for _ in range(2):
         proxy = start_proxy(root, certificates)
         proxy.stop()
         confdir = proxy.data_dir.confdir
         assert confdir.stat().st_mode & 0o777 == 0o700
-        keys = [p for p in confdir.iterdir() if "ca" in p.name and p.suffix in (".pem", ".p12", ".key")
-                and p.name != "mitmproxy-ca-cert.pem" and "cert" not in p.name]
+        keys = [
+            p
+            for p in confdir.iterdir()
+            if "ca" in p.name
+            and p.suffix in (".pem", ".p12", ".key")
+            and p.name != "mitmproxy-ca-cert.pem"
+            and "cert" not in p.name
+        ]
         assert keys, "no CA private key found"
         for key in keys:
             assert key.stat().st_mode & 0o777 == 0o600, key
@@ -170,8 +178,11 @@ FILLER_CHUNK = 4096  # tmpfs hands out whole pages: filling page by page leaves 
 def small_tmpfs(directory: Path, size: str = "3m") -> Iterator[Path]:
     """A tmpfs of ``size`` mounted on ``directory`` (root only); unmounted on the way out."""
     directory.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
-                              str(directory)], capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(directory)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs ({mounted.stderr.strip()}); the locked-database test stands in")
     try:
@@ -204,8 +215,9 @@ def scam_alerts(database: Path) -> int:
         return raw.execute("SELECT count(*) FROM alerts WHERE category = 'scam'").fetchone()[0]
 
 
-def assert_the_alert_waits_for_the_database(proxy: ProxyProcess, origin: Origin,
-                                            release: Callable[[], None]) -> None:
+def assert_the_alert_waits_for_the_database(
+    proxy: ProxyProcess, origin: Origin, release: Callable[[], None]
+) -> None:
     """A scam page while the database refuses writes: the page is delivered at once, the alert is kept and
     written once ``release`` lets the database write again."""
     assert fetch(proxy, origin.https + "/win?refused=1").body == SCAM_HTML.encode()
@@ -219,8 +231,9 @@ def assert_the_alert_waits_for_the_database(proxy: ProxyProcess, origin: Origin,
     assert fetch(proxy, origin.http + "/homework").body == BENIGN_PAGES["/homework"].encode()
 
 
-def test_a_full_disk_delays_the_alert_without_losing_it(tmp_path: Path, certificates: OriginCertificates,
-                                                        origin: Origin) -> None:
+def test_a_full_disk_delays_the_alert_without_losing_it(
+    tmp_path: Path, certificates: OriginCertificates, origin: Origin
+) -> None:
     with small_tmpfs(tmp_path / "data") as root:
         proxy = start_proxy(root, certificates, log_file=tmp_path / "proxy.log")  # the log needs the room
         filler = root / "filler"
@@ -232,7 +245,8 @@ def test_a_full_disk_delays_the_alert_without_losing_it(tmp_path: Path, certific
 
 
 def test_a_locked_database_delays_the_alert_without_losing_it(
-        tmp_path: Path, certificates: OriginCertificates, origin: Origin) -> None:
+    tmp_path: Path, certificates: OriginCertificates, origin: Origin
+) -> None:
     proxy = start_proxy(tmp_path / "data", certificates)
     try:
         with closing(sqlite3.connect(proxy.data_dir.database, isolation_level=None)) as holder:
@@ -257,8 +271,9 @@ def shown_alerts(dashboard: DashboardProcess) -> tuple[int, set[int]]:
     return int(count.group(1)), {int(n) for n in ALERT_LINK.findall(text)}
 
 
-def test_the_dashboard_restarted_under_load_loses_nothing(tmp_path: Path, certificates: OriginCertificates,
-                                                          origin: Origin) -> None:
+def test_the_dashboard_restarted_under_load_loses_nothing(
+    tmp_path: Path, certificates: OriginCertificates, origin: Origin
+) -> None:
     proxy = start_proxy(tmp_path / "data", certificates)
     dashboard_client(proxy.data_dir.root)  # the parent has set the dashboard up
     dashboard = DashboardProcess(proxy.data_dir.root, tmp_path / "dashboard.log")

@@ -27,8 +27,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "help"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CHILD = "An"
 PASSWORD = "a calm family password"
 NOTE = "A man in the game says he is my teacher and wants a photo <b>now</b>"
@@ -48,8 +54,9 @@ def proxy(tmp_path: Path, dashboard_port: int) -> Iterator[ProxyProcess]:
     origin = Origin(certificates).start()
     # The browser sends loopback traffic through the proxy too (the origin is on 127.0.0.1); the
     # dashboard's own pages are never read.
-    running = start_proxy(root, certificates, mode="warn",
-                          options={"notalone_dashboard": f"127.0.0.1:{dashboard_port}"})
+    running = start_proxy(
+        root, certificates, mode="warn", options={"notalone_dashboard": f"127.0.0.1:{dashboard_port}"}
+    )
     running.origin = origin  # type: ignore[attr-defined]
     yield running
     running.stop()
@@ -68,9 +75,11 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=[*CHROMIUM_ARGS, f"--proxy-server={proxy.url}",
-                                          "--proxy-bypass-list=<-loopback>"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--proxy-server={proxy.url}", "--proxy-bypass-list=<-loopback>"],
+        )
         try:
             child = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")
             child.set_default_timeout(TIMEOUT_MS)
@@ -101,8 +110,11 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
             expect(child.get_by_text("Your parent will see this.")).to_be_visible()
             child.screenshot(path=ARTIFACTS / "06-told-en.png", full_page=True)
 
-            vi = browser.new_page(viewport={"width": 390, "height": 844}, locale="vi-VN",
-                                  extra_http_headers={"Accept-Language": "vi-VN,vi;q=0.9"})
+            vi = browser.new_page(
+                viewport={"width": 390, "height": 844},
+                locale="vi-VN",
+                extra_http_headers={"Accept-Language": "vi-VN,vi;q=0.9"},
+            )
             vi.set_default_timeout(TIMEOUT_MS)
             vi.goto(origin.http + "/win")
             vi.screenshot(path=ARTIFACTS / "07-warning-vi.png", full_page=True)

@@ -41,14 +41,23 @@ def warn(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
 
 
 async def _post(proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str]) -> Fetched:
-    async with aiohttp.ClientSession(trust_env=False) as session, session.post(
-        url, data=fields, proxy=proxy.url, ssl=proxy.client_ssl(), headers=headers, allow_redirects=False,
-    ) as response:
+    async with (
+        aiohttp.ClientSession(trust_env=False) as session,
+        session.post(
+            url,
+            data=fields,
+            proxy=proxy.url,
+            ssl=proxy.client_ssl(),
+            headers=headers,
+            allow_redirects=False,
+        ) as response,
+    ):
         return Fetched(response.status, await response.read(), dict(response.headers))
 
 
-def post(proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
-         ) -> Fetched:
+def post(
+    proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
+) -> Fetched:
     """POST a form through the proxy, as a browser submits one (application/x-www-form-urlencoded)."""
     return asyncio.run(_post(proxy, url, fields, headers or {}))
 
@@ -65,17 +74,26 @@ def help_alerts(proxy: ProxyProcess) -> list:
 
 
 def test_tell_my_parent_on_a_warned_scam_page_records_a_help_alert_and_the_choice(
-        warn: ProxyProcess, origin: Origin) -> None:
+    warn: ProxyProcess, origin: Origin
+) -> None:
     page = fetch(warn, origin.https + "/win?session=abc123")
     assert b'id="tell-parent"' in page.body and b"Tell my parent" in page.body
     [model_alert] = warn.wait_for_alerts(1)  # the model's alert for the page
-    answer = post(warn, origin.https + TELL_PATH,
-                  {"t": field(page.body, "t"), "token": field(page.body, "token"), "lang": "en"})
+    answer = post(
+        warn,
+        origin.https + TELL_PATH,
+        {"t": field(page.body, "t"), "token": field(page.body, "token"), "lang": "en"},
+    )
     assert answer.status == 200
     assert b"You did the right thing. Your parent will see this." in answer.body
     [alert] = poll(lambda: help_alerts(warn), 60)
     assert (alert.child, alert.device, alert.category, alert.severity, alert.source) == (
-        CHILD, DEVICE, "help", "high", "child")
+        CHILD,
+        DEVICE,
+        "help",
+        "high",
+        "child",
+    )
     assert alert.url == origin.https + "/win" and alert.snippet and alert.model_version
     with warn.store() as store:
         assert store.choices_for(model_alert.id) == ["told_parent"]
@@ -86,8 +104,11 @@ def test_help_page_form_through_the_proxy_records_a_help_alert(warn: ProxyProces
     page = fetch(warn, HELP, headers={"Accept-Language": "vi-VN,vi;q=0.9"})
     assert page.status == 200 and "Gửi cho bố mẹ".encode() in page.body and b'href="tel:111"' in page.body
     note = "Có người bảo mình gửi mã OTP <script>alert(1)</script>"
-    answer = post(warn, HELP, {"token": field(page.body, "token"), "lang": "vi", "topic": "money",
-                               "note": note, "app": "Zalo"})
+    answer = post(
+        warn,
+        HELP,
+        {"token": field(page.body, "token"), "lang": "vi", "topic": "money", "note": note, "app": "Zalo"},
+    )
     assert answer.status == 200 and "Bạn đã làm đúng. Bố mẹ sẽ thấy tin này.".encode() in answer.body
     alerts = poll(lambda: (found := help_alerts(warn)) and len(found) > before and found, 60)
     assert (alerts[0].child, alerts[0].child_note, alerts[0].app) == (CHILD, note, "Zalo")
@@ -111,7 +132,11 @@ def test_notalone_alerts_json_lists_help_alerts(warn: ProxyProcess) -> None:
     poll(lambda: len(help_alerts(warn)) >= 2, 60)
     out = subprocess.run(
         [sys.executable, "-m", "notalone", "alerts", "--json", "--data-dir", str(warn.data_dir.root)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     ).stdout
     listed = [a for a in json.loads(out) if a["category"] == "help"]
     assert len(listed) >= 2
@@ -132,9 +157,11 @@ def test_the_eleventh_report_in_an_hour_is_refused_politely(warn: ProxyProcess) 
 
 
 def test_a_client_outside_the_home_ranges_gets_nothing(
-        tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates) -> None:
-    proxy = start_proxy(tmp_path_factory.mktemp("data"), certificates,
-                        options={"notalone_home_ranges": "192.168.0.0/16"})
+    tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates
+) -> None:
+    proxy = start_proxy(
+        tmp_path_factory.mktemp("data"), certificates, options={"notalone_home_ranges": "192.168.0.0/16"}
+    )
     try:
         for attempt in (lambda: fetch(proxy, HELP), lambda: post(proxy, HELP, {"topic": "other"})):
             with pytest.raises(aiohttp.ClientError):

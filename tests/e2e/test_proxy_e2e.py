@@ -41,7 +41,8 @@ def test_proxy_keeps_its_ca_key_private(monitor: ProxyProcess) -> None:
 
 
 def test_monitor_mode_passes_bytes_unchanged_and_alerts_on_the_scam_only(
-        monitor: ProxyProcess, origin: Origin) -> None:
+    monitor: ProxyProcess, origin: Origin
+) -> None:
     for path, html in BENIGN_PAGES.items():
         for base in (origin.http, origin.https):
             page = fetch(monitor, base + path)
@@ -64,7 +65,11 @@ def test_monitor_mode_passes_bytes_unchanged_and_alerts_on_the_scam_only(
 
     listed = subprocess.run(
         [sys.executable, "-m", "notalone", "alerts", "--json", "--data-dir", str(monitor.data_dir.root)],
-        capture_output=True, text=True, check=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
     )
     [row] = json.loads(listed.stdout)
     assert (row["category"], row["child"], row["url"]) == ("scam", CHILD, origin.https + "/win")
@@ -95,7 +100,8 @@ def warn(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
 
 
 def test_warn_mode_shows_the_interstitial_and_continue_opens_the_page(
-        warn: ProxyProcess, origin: Origin) -> None:
+    warn: ProxyProcess, origin: Origin
+) -> None:
     benign = fetch(warn, origin.https + "/homework")
     assert benign.body == BENIGN_PAGES["/homework"].encode()
 
@@ -129,16 +135,24 @@ def test_block_mode_shows_the_interstitial_without_continue(block: ProxyProcess,
 
 
 def test_an_exception_inside_scoring_still_delivers_the_page(
-        tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, origin: Origin) -> None:
+    tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, origin: Origin
+) -> None:
     exploding = Path(__file__).with_name("exploding_scoring.py")
-    proxy = start_proxy(tmp_path_factory.mktemp("data"), certificates, mode="warn", via_mitmdump=True,
-                        scripts=(exploding,), options={"notalone_worker": "thread"})
+    proxy = start_proxy(
+        tmp_path_factory.mktemp("data"),
+        certificates,
+        mode="warn",
+        via_mitmdump=True,
+        scripts=(exploding,),
+        options={"notalone_worker": "thread"},
+    )
     try:
         assert fetch(proxy, origin.https + "/win").body == SCAM_HTML.encode()  # warn: scored in line
         ws_url = origin.https.replace("https", "wss") + "/ws/dm/sam_2011"
         assert len(chat(proxy, ws_url, ("hi", "12"))) == 2  # chat: scored by the worker
-        counters = poll(lambda: (c := proxy.counters()).get("errors.response") and c.get("errors.chat") and c,
-                        90)
+        counters = poll(
+            lambda: (c := proxy.counters()).get("errors.response") and c.get("errors.chat") and c, 90
+        )
         assert counters["errors.response"] >= 1 and counters["errors.chat"] >= 1
         assert proxy.store_list() == []
     finally:

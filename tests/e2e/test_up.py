@@ -38,8 +38,11 @@ ALERT_LINK = re.compile(r'href="/alerts/(\d+)')
 
 def clean_env() -> dict[str, str]:
     """No proxy variables (the test talks to loopback servers directly) and no NOTALONE_* settings."""
-    return {k: v for k, v in os.environ.items()
-            if not k.lower().endswith("_proxy") and not k.startswith("NOTALONE_")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().endswith("_proxy") and not k.startswith("NOTALONE_")
+    }
 
 
 @dataclass
@@ -63,16 +66,33 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     root = tmp_path_factory.mktemp("up") / "data"  # not there yet: `up` must create it
     log_file = root.parent / "up.log"
     proxy_port, dashboard_port = free_port(), free_port()
-    command = [sys.executable, "-m", "notalone", "up", "--data-dir", str(root),
-               "--listen-host", "127.0.0.1", "--proxy-port", str(proxy_port),
-               "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard_port)]
+    command = [
+        sys.executable,
+        "-m",
+        "notalone",
+        "up",
+        "--data-dir",
+        str(root),
+        "--listen-host",
+        "127.0.0.1",
+        "--proxy-port",
+        str(proxy_port),
+        "--dashboard-host",
+        "127.0.0.1",
+        "--dashboard-port",
+        str(dashboard_port),
+    ]
     with log_file.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=clean_env(),
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), start_new_session=True
+        )
     running = Up(process, DataDir(root), proxy_port, dashboard_port, log_file)
     try:
-        poll(lambda: process.poll() is not None or "event=ready" in running.log(), START_TIMEOUT_S,
-             "notalone up ready")
+        poll(
+            lambda: process.poll() is not None or "event=ready" in running.log(),
+            START_TIMEOUT_S,
+            "notalone up ready",
+        )
         assert process.poll() is None, f"notalone up exited:\n{running.log()[-4000:]}"
         yield running
     finally:
@@ -87,7 +107,8 @@ class Browser:
     def __init__(self, base: str) -> None:
         self.base = base
         self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> tuple[int, str, str]:
         with self.opener.open(self.base + path, timeout=60) as response:
@@ -116,18 +137,41 @@ def test_up_creates_a_private_data_dir_with_the_example_config(up: Up) -> None:
 
 def test_demo_alerts_reach_the_dashboard_and_survive_sigterm(up: Up) -> None:
     demo = subprocess.run(
-        [sys.executable, "-m", "notalone", "demo", "--proxy", f"127.0.0.1:{up.proxy_port}",
-         "--data-dir", str(up.data_dir.root), "--pace", "0.1", "--wait", "150"],
-        capture_output=True, text=True, env=clean_env(), timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "notalone",
+            "demo",
+            "--proxy",
+            f"127.0.0.1:{up.proxy_port}",
+            "--data-dir",
+            str(up.data_dir.root),
+            "--pace",
+            "0.1",
+            "--wait",
+            "150",
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=600,
+        check=False,
+    )
     assert demo.returncode == 0, f"{demo.stdout}\n{demo.stderr}\n{up.log()[-4000:]}"
 
     # First run: the setup form (password and children) through the dashboard's own forms.
     browser = Browser(up.dashboard)
     status, url, page = browser.get("/")
     assert url.endswith("/setup")
-    status, url, page = browser.post("/setup", {
-        "csrf_token": browser.token(page), "password": PASSWORD, "confirm": PASSWORD, "children": "Mai\nAn",
-    })
+    status, url, page = browser.post(
+        "/setup",
+        {
+            "csrf_token": browser.token(page),
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "children": "Mai\nAn",
+        },
+    )
     assert status == 200 and "/alerts/" in url
     # Log out and in again, as a parent would on another day.
     browser.post("/logout", {"csrf_token": browser.token(page)})

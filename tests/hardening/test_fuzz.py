@@ -50,15 +50,23 @@ def html_soup(draw: st.DrawFn) -> str:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=60),
-    lambda children: (st.lists(children, max_size=6)
-                      | st.dictionaries(st.text(max_size=12), children, max_size=6)),
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=12), children, max_size=6)
+    ),
     max_leaves=40,
 )
 CONTENT_TYPES = (
-    "text/html", "text/html; charset=utf-8", "text/html; charset=latin-1", "text/html; charset=bogus-42",
-    "text/html; charset=", "text/plain; charset=utf-16", "application/json",
+    "text/html",
+    "text/html; charset=utf-8",
+    "text/html; charset=latin-1",
+    "text/html; charset=bogus-42",
+    "text/html; charset=",
+    "text/plain; charset=utf-16",
+    "application/json",
     "application/json; charset=koi8-r",
-    "application/x-www-form-urlencoded", "text/html; charset=\"utf-8\"; boundary=;;", "",
+    "application/x-www-form-urlencoded",
+    'text/html; charset="utf-8"; boundary=;;',
+    "",
 )
 ENCODINGS = ("", "gzip", "br", "deflate", "zstd", "identity", "gzip, br", "compress", "GZIP")
 
@@ -86,9 +94,11 @@ def test_visible_text_extraction_never_raises_on_tag_soup(html: str) -> None:
 
 
 def test_visible_text_of_deeply_nested_and_unclosed_markup() -> None:
-    for html in ("<div>" * 50_000 + "deep words" + "</div>" * 50_000,
-                 "<b><i>" * 20_000 + "unclosed words",
-                 "<table><tr><td>" * 5_000 + "cells"):
+    for html in (
+        "<div>" * 50_000 + "deep words" + "</div>" * 50_000,
+        "<b><i>" * 20_000 + "unclosed words",
+        "<table><tr><td>" * 5_000 + "cells",
+    ):
         assert extract_visible_text(html).text.endswith(("deep words", "unclosed words", "cells"))
 
 
@@ -104,8 +114,11 @@ def test_chat_finder_handles_any_json_document(document: object) -> None:
 @FUZZ
 @given(st.text(max_size=500))
 def test_chat_finder_never_raises_on_arbitrary_text(text: str) -> None:
-    for found in (chat_text.strings_in_json_text(text), chat_text.message_text(text),
-                  chat_text.strings_in_urlencoded(text)):
+    for found in (
+        chat_text.strings_in_json_text(text),
+        chat_text.message_text(text),
+        chat_text.strings_in_urlencoded(text),
+    ):
         assert isinstance(found, list) and len(found) <= chat_text.MAX_MESSAGES
 
 
@@ -122,8 +135,11 @@ def test_chat_finder_stops_at_its_depth_limit_and_refuses_a_json_bomb() -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=4096), st.sampled_from(["gzip", "br", "deflate", "zstd", ""]),
-       st.integers(min_value=0, max_value=8192))
+@given(
+    st.binary(max_size=4096),
+    st.sampled_from(["gzip", "br", "deflate", "zstd", ""]),
+    st.integers(min_value=0, max_value=8192),
+)
 def test_inflated_size_is_measured_exactly(body: bytes, encoding: str, limit: int) -> None:
     assert inflated_size_within(encode(body, encoding), encoding, limit) == (len(body) <= limit)
 
@@ -165,8 +181,9 @@ def addon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotAlone]:
     data = tmp_path_factory.mktemp("fuzz-data")
     addon = NotAlone(load_model=lambda path: KeywordModel())
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, notalone_data_dir=str(data), notalone_worker="thread",
-                       notalone_max_body=MAX_BODY)
+        tctx.configure(
+            addon, notalone_data_dir=str(data), notalone_worker="thread", notalone_max_body=MAX_BODY
+        )
         addon.running()
         assert addon.wait_idle(30)
         yield addon
@@ -184,11 +201,15 @@ def errors(addon: NotAlone) -> dict[str, int]:
 
 
 @FUZZ
-@given(body=st.binary(max_size=8192) | html_soup().map(str.encode),
-       content_type=st.sampled_from(CONTENT_TYPES), encoding=st.sampled_from(ENCODINGS),
-       status=st.sampled_from([200, 201, 204, 206, 301, 404, 500]))
-def test_response_hook_leaves_any_response_untouched(addon: NotAlone, body: bytes, content_type: str,
-                                                      encoding: str, status: int) -> None:
+@given(
+    body=st.binary(max_size=8192) | html_soup().map(str.encode),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    encoding=st.sampled_from(ENCODINGS),
+    status=st.sampled_from([200, 201, 204, 206, 301, 404, 500]),
+)
+def test_response_hook_leaves_any_response_untouched(
+    addon: NotAlone, body: bytes, content_type: str, encoding: str, status: int
+) -> None:
     flow = tflow.tflow(resp=True)
     flow.response.status_code = status
     flow.response.headers["content-type"] = content_type
@@ -203,10 +224,14 @@ def test_response_hook_leaves_any_response_untouched(addon: NotAlone, body: byte
 
 
 @FUZZ
-@given(body=st.binary(max_size=4096) | json_values.map(lambda v: json.dumps(v).encode()),
-       content_type=st.sampled_from(CONTENT_TYPES), method=st.sampled_from(["POST", "PUT", "GET"]))
-def test_request_hook_leaves_any_request_untouched(addon: NotAlone, body: bytes, content_type: str,
-                                                    method: str) -> None:
+@given(
+    body=st.binary(max_size=4096) | json_values.map(lambda v: json.dumps(v).encode()),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    method=st.sampled_from(["POST", "PUT", "GET"]),
+)
+def test_request_hook_leaves_any_request_untouched(
+    addon: NotAlone, body: bytes, content_type: str, method: str
+) -> None:
     flow = tflow.tflow()
     flow.request.method = method
     flow.request.headers["content-type"] = content_type
@@ -220,10 +245,12 @@ def test_request_hook_leaves_any_request_untouched(addon: NotAlone, body: bytes,
 
 
 @FUZZ
-@given(frames=st.lists(st.tuples(st.booleans(), st.booleans(), st.binary(max_size=512)), min_size=1,
-                       max_size=12))
+@given(
+    frames=st.lists(st.tuples(st.booleans(), st.booleans(), st.binary(max_size=512)), min_size=1, max_size=12)
+)
 def test_websocket_hook_takes_any_frames_and_keeps_only_the_newest(
-        addon: NotAlone, frames: list[tuple[bool, bool, bytes]]) -> None:
+    addon: NotAlone, frames: list[tuple[bool, bool, bytes]]
+) -> None:
     flow = tflow.twebsocketflow(messages=False)
     assert flow.websocket is not None
     errors_before = errors(addon)

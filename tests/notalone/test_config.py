@@ -44,18 +44,21 @@ def test_lists_from_toml_and_from_comma_separated_text(tmp_path: Path) -> None:
     assert load_config(None, environ=environ).proxy.home_ranges == ("192.168.1.0/24", "10.8.0.0/16")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[proxy]\nport = 'abc'\n", "config.toml: proxy.port must be an integer 1-65535, got 'abc'"),
-    ("[proxy]\nport = 70000\n", "config.toml: proxy.port must be an integer 1-65535, got 70000"),
-    ("[proxy]\nmode = 'spy'\n", "config.toml: proxy.mode must be one of monitor, warn, block, got 'spy'"),
-    ("[proxy]\nhome_ranges = ['192.168.1.0/24', 'my house']\n", "proxy.home_ranges must be a list"),
-    ("[proxy]\nwireguard = 'maybe'\n", "proxy.wireguard must be true or false, got 'maybe'"),
-    ("[retention]\ndays = 0\n", "retention.days must be an integer 1-3650, got 0"),
-    ("[help]\nhelpline = 'call mum'\n", "help.helpline must be a phone number, got 'call mum'"),
-    ("[proxy]\nprot = 8080\n", "unknown setting 'proxy.prot'"),
-    ("[proxi]\nport = 8080\n", "unknown section [proxi]"),
-    ("[proxy]\nport = \n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[proxy]\nport = 'abc'\n", "config.toml: proxy.port must be an integer 1-65535, got 'abc'"),
+        ("[proxy]\nport = 70000\n", "config.toml: proxy.port must be an integer 1-65535, got 70000"),
+        ("[proxy]\nmode = 'spy'\n", "config.toml: proxy.mode must be one of monitor, warn, block, got 'spy'"),
+        ("[proxy]\nhome_ranges = ['192.168.1.0/24', 'my house']\n", "proxy.home_ranges must be a list"),
+        ("[proxy]\nwireguard = 'maybe'\n", "proxy.wireguard must be true or false, got 'maybe'"),
+        ("[retention]\ndays = 0\n", "retention.days must be an integer 1-3650, got 0"),
+        ("[help]\nhelpline = 'call mum'\n", "help.helpline must be a phone number, got 'call mum'"),
+        ("[proxy]\nprot = 8080\n", "unknown setting 'proxy.prot'"),
+        ("[proxi]\nport = 8080\n", "unknown section [proxi]"),
+        ("[proxy]\nport = \n", "not valid TOML"),
+    ],
+)
 def test_a_bad_file_value_is_named(tmp_path: Path, text: str, message: str) -> None:
     file = write(tmp_path / "config.toml", text)
     with pytest.raises(ConfigError) as caught:
@@ -64,8 +67,11 @@ def test_a_bad_file_value_is_named(tmp_path: Path, text: str, message: str) -> N
 
 
 def test_bad_environment_and_flag_values_name_their_source() -> None:
-    with pytest.raises(ConfigError, match=r"^NOTALONE_PROXY_PORT: proxy.port must be an integer 1-65535, "
-                                          r"got 'abc'$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^NOTALONE_PROXY_PORT: proxy.port must be an integer 1-65535, "
+        r"got 'abc'$",
+    ):
         load_config(None, environ={"NOTALONE_PROXY_PORT": "abc"})
     with pytest.raises(ConfigError, match=r"^--dashboard-port: dashboard.port must be an integer"):
         load_config(None, environ={}, overrides={"dashboard.port": ("--dashboard-port", "-1")})
@@ -99,8 +105,12 @@ def test_every_key_has_help_and_an_environment_variable() -> None:
 
 
 def test_dashboard_settings_override_the_file_and_bad_ones_are_reported() -> None:
-    stored = {"proxy.mode": "block", "retention.days": 14, "proxy.allowed_clients": ["192.168.1.0/24"],
-              "proxy.ignore_hosts": ["bad host!"]}
+    stored = {
+        "proxy.mode": "block",
+        "retention.days": 14,
+        "proxy.allowed_clients": ["192.168.1.0/24"],
+        "proxy.ignore_hosts": ["bad host!"],
+    }
     config, problems = Config().with_parent_settings(stored)
     assert (config.proxy.mode, config.retention.days) == ("block", 14)
     assert config.proxy.home_ranges == ("192.168.1.0/24",)
@@ -115,7 +125,10 @@ def test_environment_for_round_trips_through_the_loader() -> None:
     values = {"proxy.port": 9100, "proxy.wireguard": True, "proxy.ignore_hosts": ("a.example", "b.example")}
     loaded = load_config(None, environ=cfg.environment_for(values))
     assert (loaded.proxy.port, loaded.proxy.wireguard, loaded.proxy.ignore_hosts) == (
-        9100, True, ("a.example", "b.example"))
+        9100,
+        True,
+        ("a.example", "b.example"),
+    )
 
 
 def test_default_home_ranges_match_the_addons() -> None:

@@ -51,8 +51,9 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 
 def test_a_part_that_keeps_crashing_is_restarted_then_given_up(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="notalone")
-    supervisor = Supervisor([PartSpec("crashy", python("import sys; sys.exit(3)"))], backoff=FAST,
-                            poll_s=0.02)
+    supervisor = Supervisor(
+        [PartSpec("crashy", python("import sys; sys.exit(3)"))], backoff=FAST, poll_s=0.02
+    )
     assert supervisor.run() == 1
     restarts = [r for r in caplog.records if r.getMessage() == "part exited, restarting"]
     assert [(r.part, r.exit_code) for r in restarts] == [("crashy", 3), ("crashy", 3)]
@@ -62,9 +63,17 @@ def test_a_part_that_keeps_crashing_is_restarted_then_given_up(caplog: pytest.Lo
 def test_stop_sends_sigterm_and_waits_for_the_part_to_finish(tmp_path: Path) -> None:
     announced = threading.Event()
     supervisor = Supervisor(
-        [PartSpec("graceful", python(GRACEFUL, str(tmp_path)),
-                  ready=lambda _since: (tmp_path / "started").exists())],
-        on_ready=announced.set, poll_s=0.02, stop_timeout_s=60)
+        [
+            PartSpec(
+                "graceful",
+                python(GRACEFUL, str(tmp_path)),
+                ready=lambda _since: (tmp_path / "started").exists(),
+            )
+        ],
+        on_ready=announced.set,
+        poll_s=0.02,
+        stop_timeout_s=60,
+    )
     thread, result = run_in_thread(supervisor)
     assert announced.wait(60), "the part never became ready"
     supervisor.request_stop()
@@ -79,9 +88,17 @@ def test_a_part_ignoring_sigterm_is_killed_after_the_grace_period(
     caplog.set_level(logging.INFO, logger="notalone")
     announced = threading.Event()
     supervisor = Supervisor(
-        [PartSpec("stubborn", python(STUBBORN, str(tmp_path)),
-                  ready=lambda _since: (tmp_path / "started").exists())],
-        on_ready=announced.set, poll_s=0.02, stop_timeout_s=0.5)
+        [
+            PartSpec(
+                "stubborn",
+                python(STUBBORN, str(tmp_path)),
+                ready=lambda _since: (tmp_path / "started").exists(),
+            )
+        ],
+        on_ready=announced.set,
+        poll_s=0.02,
+        stop_timeout_s=0.5,
+    )
     thread, result = run_in_thread(supervisor)
     assert announced.wait(60)
     supervisor.request_stop()
@@ -102,7 +119,8 @@ def test_periodic_tasks_run_and_a_failing_one_does_not_stop_the_parts(tmp_path: 
     supervisor = Supervisor(
         [PartSpec("graceful", python(GRACEFUL, str(tmp_path)))],
         tasks=[PeriodicTask("ok", 3600, lambda: ran.append("ok")), PeriodicTask("failing", 3600, failing)],
-        poll_s=0.02)
+        poll_s=0.02,
+    )
     thread, result = run_in_thread(supervisor)
     assert both_ran.wait(60)
     supervisor.request_stop()

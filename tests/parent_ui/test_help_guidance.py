@@ -10,20 +10,21 @@ from parent_ui.translations_vi import VI
 
 
 def help_alert(**fields: object) -> Alert:
-    return Alert(child="An", category="help", severity="high", probability=1.0, snippet="", source="child",
-                 **fields)
+    return Alert(
+        child="An", category="help", severity="high", probability=1.0, snippet="", source="child", **fields
+    )
 
 
 @pytest.mark.parametrize("topic", sorted(HELP_TOPIC_STEPS))
 def test_each_help_topic_adds_its_own_steps(topic: str) -> None:
     points = explain(help_alert(terms=(topic,))).talking_points
     assert points[: len(TALKING_POINTS["help"])] == TALKING_POINTS["help"]
-    assert points[len(TALKING_POINTS["help"]):] == HELP_TOPIC_STEPS[topic]
+    assert points[len(TALKING_POINTS["help"]) :] == HELP_TOPIC_STEPS[topic]
 
 
 def test_tell_my_parent_from_a_warning_page_explains_the_page() -> None:
     points = explain(help_alert(url="https://games.example/robux", terms=("free robux",))).talking_points
-    assert points[-len(TOLD_FROM_WARNING):] == TOLD_FROM_WARNING
+    assert points[-len(TOLD_FROM_WARNING) :] == TOLD_FROM_WARNING
 
 
 def test_every_new_guidance_line_has_a_vietnamese_text() -> None:

@@ -144,8 +144,14 @@ def closed_port() -> int:
 
 
 def email_settings(port: int, **overrides: Any) -> dict[str, Any]:
-    return {"to": "parent@home.example", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_user": "",
-            "starttls": False, **overrides}
+    return {
+        "to": "parent@home.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_user": "",
+        "starttls": False,
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -182,9 +188,15 @@ def test_a_high_alert_is_emailed_and_posted_once(both, smtp, webhook) -> None:
     assert mail["To"] == "parent@home.example"
     assert mail["Subject"] == "NotAlone: high scam alert for An"
     text = body(mail)
-    for expected in ("Child: An", "Category: scam", "Severity: high", "Grooming stages: trust, secrecy",
-                     "Address: https://scam.example/claim", "Evidence: Claim your free Robux now",
-                     f"Open in the dashboard: http://192.168.1.10:8000/alerts/{alert_id}"):
+    for expected in (
+        "Child: An",
+        "Category: scam",
+        "Severity: high",
+        "Grooming stages: trust, secrecy",
+        "Address: https://scam.example/claim",
+        "Evidence: Claim your free Robux now",
+        f"Open in the dashboard: http://192.168.1.10:8000/alerts/{alert_id}",
+    ):
         assert expected in text
     assert "token=secret" not in text
     post = webhook.posts[0]
@@ -209,8 +221,18 @@ def test_help_alerts_are_sent_at_once_with_the_childs_words(both, smtp, webhook)
     now = time.time()
     words = "a man in the game says I must keep our chats secret"
     # A help alert is urgent even if it were stored with a lower severity.
-    both.add(make_alert(category="help", severity="medium", source="child", probability=1.0, snippet="",
-                        child_note=words, child="Binh", created_at=now - 5))
+    both.add(
+        make_alert(
+            category="help",
+            severity="medium",
+            source="child",
+            probability=1.0,
+            snippet="",
+            child_note=words,
+            child="Binh",
+            created_at=now - 5,
+        )
+    )
 
     assert send_pending(both, now).sent == 2
 
@@ -326,8 +348,9 @@ def test_notalone_notify_once(tmp_path, smtp) -> None:
     with AlertStore(root.database) as s:
         s.set_setting("notify.email", email_settings(smtp.port))
         s.add(make_alert(severity="high"))
-    result = CliRunner().invoke(main, ["notify", "--data-dir", str(root.root), "--once",
-                                       "--dashboard-url", DASHBOARD])
+    result = CliRunner().invoke(
+        main, ["notify", "--data-dir", str(root.root), "--once", "--dashboard-url", DASHBOARD]
+    )
     assert result.exit_code == 0, result.output
     assert "sent 1, failed 0" in result.output
     assert "http://192.168.1.10:8000/alerts/1" in body(smtp.messages[0])

@@ -37,8 +37,16 @@ class FakeModel:
     def _score(self, text: str, title: str = "") -> Score:
         if SCAM_PHRASE in text.lower():
             at = text.lower().index(SCAM_PHRASE)
-            return Score(scam=0.97, grooming=0.01, alert="scam", severity="high", evidence=(SCAM_PHRASE,),
-                         snippet=text[max(0, at - 100): at + 100], lang="en", title=title)
+            return Score(
+                scam=0.97,
+                grooming=0.01,
+                alert="scam",
+                severity="high",
+                evidence=(SCAM_PHRASE,),
+                snippet=text[max(0, at - 100) : at + 100],
+                lang="en",
+                title=title,
+            )
         return Score(scam=0.02, grooming=0.01, lang="en", title=title)
 
     def with_url_reputation(self, score: Score, url: str) -> Score:
@@ -57,8 +65,15 @@ class FakeModel:
         self._count()
         for m in messages:
             if GROOMING_PHRASE in m.text.lower():
-                return Score(scam=0.05, grooming=0.91, alert="grooming", severity="medium",
-                             evidence=(GROOMING_PHRASE,), snippet=m.text, stages=("secrecy",))
+                return Score(
+                    scam=0.05,
+                    grooming=0.91,
+                    alert="grooming",
+                    severity="medium",
+                    evidence=(GROOMING_PHRASE,),
+                    snippet=m.text,
+                    stages=("secrecy",),
+                )
         return Score(scam=0.01, grooming=0.02)
 
 

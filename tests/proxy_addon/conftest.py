@@ -19,8 +19,12 @@ def make_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
     contexts: list[taddons.context] = []
     stores: list[AlertStore] = []
 
-    def make(model: FakeModel | None = None, *, load_model: Callable[[str], FakeModel] | None = None,
-             **options: object) -> Proxy:
+    def make(
+        model: FakeModel | None = None,
+        *,
+        load_model: Callable[[str], FakeModel] | None = None,
+        **options: object,
+    ) -> Proxy:
         model = model or FakeModel()
         addon = NotAlone(load_model=load_model or (lambda path: model))
         tctx = taddons.context(addon)

@@ -26,8 +26,13 @@ SCAM_HTML = (
 BENIGN_HTML = "<html><head><title>Homework</title></head><body><p>Photosynthesis turns light into sugar.</p>"
 
 
-def page_flow(body: str | bytes, *, content_type: str = "text/html; charset=utf-8",
-              url: str = "https://shop.example/win?token=s3cret", **request_headers: str) -> http.HTTPFlow:
+def page_flow(
+    body: str | bytes,
+    *,
+    content_type: str = "text/html; charset=utf-8",
+    url: str = "https://shop.example/win?token=s3cret",
+    **request_headers: str,
+) -> http.HTTPFlow:
     flow = tflow.tflow(resp=True)
     flow.request.url = url
     for name, value in request_headers.items():
@@ -95,7 +100,10 @@ def test_known_content_on_a_new_address_is_alerted_without_scoring_again(proxy: 
     proxy.settle()
     assert proxy.model.calls == 1
     assert sorted(a.url for a in proxy.store.list()) == [
-        "https://a.example/claim", "https://b.example/claim", "https://c.example/claim"]
+        "https://a.example/claim",
+        "https://b.example/claim",
+        "https://c.example/claim",
+    ]
 
 
 @pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream", "text/css", "video/mp4"])
@@ -200,11 +208,14 @@ def test_refused_tls_handshake_is_a_blind_spot(proxy: Proxy) -> None:
     assert spot.count == 2
 
 
-@pytest.mark.parametrize(("url", "headers"), [
-    ("https://dns.google/dns-query?dns=AAABAAAB", {}),
-    ("https://cloudflare-dns.com/dns-query", {"content_type": "application/dns-message"}),
-    ("https://resolver.example/anything", {"accept": "application/dns-message"}),
-])
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("https://dns.google/dns-query?dns=AAABAAAB", {}),
+        ("https://cloudflare-dns.com/dns-query", {"content_type": "application/dns-message"}),
+        ("https://resolver.example/anything", {"accept": "application/dns-message"}),
+    ],
+)
 def test_dns_over_https_is_a_blind_spot(proxy: Proxy, url: str, headers: dict[str, str]) -> None:
     flow = tflow.tflow()
     flow.request.url = url
@@ -218,14 +229,35 @@ def test_dns_over_https_is_a_blind_spot(proxy: Proxy, url: str, headers: dict[st
 # -- chat and grooming -----------------------------------------------------------------------------
 def test_json_chat_both_ways_forms_one_conversation(proxy: Proxy) -> None:
     url = "https://chat.example/api/conversations/42/messages"
-    proxy.addon.response(json_flow(
-        {"messages": [{"id": "m1", "sender": "sam", "text": "hey how was school today",
-                       "sent_at": "2026-11-23T10:00:00Z", "avatar": "https://cdn.example/a.png"}]},
-        url=url, direction="incoming"))
+    proxy.addon.response(
+        json_flow(
+            {
+                "messages": [
+                    {
+                        "id": "m1",
+                        "sender": "sam",
+                        "text": "hey how was school today",
+                        "sent_at": "2026-11-23T10:00:00Z",
+                        "avatar": "https://cdn.example/a.png",
+                    }
+                ]
+            },
+            url=url,
+            direction="incoming",
+        )
+    )
     proxy.addon.request(json_flow({"text": "it was fine, we had art"}, url=url, direction="outgoing"))
-    proxy.addon.response(json_flow(
-        {"messages": [{"id": "m3", "sender": "sam", "text": "this is our secret ok, don't tell your mum"}]},
-        url=url, direction="incoming"))
+    proxy.addon.response(
+        json_flow(
+            {
+                "messages": [
+                    {"id": "m3", "sender": "sam", "text": "this is our secret ok, don't tell your mum"}
+                ]
+            },
+            url=url,
+            direction="incoming",
+        )
+    )
     proxy.settle()
     turns = proxy.store.conversation("chat.example/conversations/42")
     assert [(t.direction, t.text) for t in turns] == [
@@ -251,8 +283,13 @@ def test_chat_history_resent_by_the_app_is_not_appended_twice(proxy: Proxy) -> N
 
 
 def test_conversation_id_in_the_payload_keys_the_conversation(proxy: Proxy) -> None:
-    proxy.addon.request(json_flow({"conversation_id": "c-9", "message": "see you at practice"},
-                                  url="https://im.example/send", direction="outgoing"))
+    proxy.addon.request(
+        json_flow(
+            {"conversation_id": "c-9", "message": "see you at practice"},
+            url="https://im.example/send",
+            direction="outgoing",
+        )
+    )
     proxy.settle()
     assert [t.text for t in proxy.store.conversation("im.example#c-9")] == ["see you at practice"]
 
@@ -285,7 +322,9 @@ def test_websocket_messages_both_ways_are_scored_as_a_conversation(proxy: Proxy)
     proxy.settle()
     turns = proxy.store.conversation("game.example/dm/u-77")
     assert [(t.direction, t.sender) for t in turns] == [
-        ("incoming", "pro_gamer"), ("outgoing", "child"), ("incoming", "other")
+        ("incoming", "pro_gamer"),
+        ("outgoing", "child"),
+        ("incoming", "other"),
     ]
     [alert] = proxy.store.list()
     assert (alert.category, alert.direction) == ("grooming", "incoming")
@@ -347,7 +386,8 @@ def test_status_reports_scoring_on(proxy: Proxy) -> None:
 
 # -- warn and block --------------------------------------------------------------------------------
 def test_warn_mode_shows_the_interstitial_and_continue_lets_the_page_through(
-        make_proxy: Callable[..., Proxy]) -> None:
+    make_proxy: Callable[..., Proxy],
+) -> None:
     proxy = make_proxy(notalone_mode="warn")
     url = "https://shop.example/win"
     flow = page_flow(SCAM_HTML, url=url)
@@ -421,13 +461,16 @@ def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
 
 
 # -- options ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("option", "value"), [
-    ("notalone_mode", "panic"),
-    ("notalone_worker", "gpu"),
-    ("notalone_max_body", 0),
-    ("notalone_home_ranges", ["192.168.1.0/33"]),
-    ("notalone_default_child", " "),
-])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("notalone_mode", "panic"),
+        ("notalone_worker", "gpu"),
+        ("notalone_max_body", 0),
+        ("notalone_home_ranges", ["192.168.1.0/33"]),
+        ("notalone_default_child", " "),
+    ],
+)
 def test_bad_options_are_refused(proxy: Proxy, option: str, value: object) -> None:
     with pytest.raises(exceptions.OptionsError, match=option):
         proxy.tctx.configure(proxy.addon, **{option: value})

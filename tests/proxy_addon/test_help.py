@@ -63,14 +63,17 @@ def test_the_eleventh_report_in_an_hour_is_refused_and_the_window_slides() -> No
 
 
 # -- texts ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("seen", "scenario"), [
-    ("Get 10000 free Robux now! send us the code", "robux"),
-    ("This is the police. Your son is arrested, pay a fine now", "authority"),
-    ("send me a pic and add me on telegram", "photos"),
-    ("this is our secret, don't tell your mum", "secret"),
-    ("Chuyển khoản 500.000 đồng để nhận quà", "money"),
-    ("Chúc mừng bạn đã trúng thưởng", "scam"),
-])
+@pytest.mark.parametrize(
+    ("seen", "scenario"),
+    [
+        ("Get 10000 free Robux now! send us the code", "robux"),
+        ("This is the police. Your son is arrested, pay a fine now", "authority"),
+        ("send me a pic and add me on telegram", "photos"),
+        ("this is our secret, don't tell your mum", "secret"),
+        ("Chuyển khoản 500.000 đồng để nhận quà", "money"),
+        ("Chúc mừng bạn đã trúng thưởng", "scam"),
+    ],
+)
 def test_the_lesson_fits_what_the_model_saw(seen: str, scenario: str) -> None:
     assert scenario_of(seen) == scenario
 
@@ -120,9 +123,19 @@ def test_help_page_form_records_a_high_severity_help_alert(proxy: Proxy) -> None
     page = request(proxy, get(f"http://{HELP_HOST}/")).response
     assert page.status_code == 200 and 'id="notalone-help"' in page.text and "111" in page.text
     note = "someone says <b>don't tell</b> mum " + "x" * 1200
-    answer = request(proxy, post(f"http://{HELP_HOST}/", {
-        "token": form_token(page.text), "topic": "secret", "note": note, "app": "Roblox", "lang": "en",
-    })).response
+    answer = request(
+        proxy,
+        post(
+            f"http://{HELP_HOST}/",
+            {
+                "token": form_token(page.text),
+                "topic": "secret",
+                "note": note,
+                "app": "Roblox",
+                "lang": "en",
+            },
+        ),
+    ).response
     assert answer.status_code == 200 and "You did the right thing" in answer.text
     assert "keep secrets" in answer.text  # the lesson for that topic
     [alert] = proxy.store.list(AlertFilter(category="help"))
@@ -150,15 +163,18 @@ def test_a_post_without_a_valid_token_is_refused(proxy: Proxy) -> None:
 
 def test_the_eleventh_report_in_an_hour_gets_a_polite_page_with_the_helpline(proxy: Proxy) -> None:
     token = proxy.addon.help_desk.issue_token(DEVICE)
-    statuses = [request(proxy, post(f"http://{HELP_HOST}/", {"token": token, "topic": "other"})).response
-                for _ in range(11)]
+    statuses = [
+        request(proxy, post(f"http://{HELP_HOST}/", {"token": token, "topic": "other"})).response
+        for _ in range(11)
+    ]
     assert [r.status_code for r in statuses] == [200] * 10 + [429]
     assert "talk to your parent" in statuses[-1].text and 'href="tel:111"' in statuses[-1].text
     assert proxy.store.count(AlertFilter(category="help")) == 10
 
 
 def test_a_store_failure_still_shows_the_helpline_and_is_counted(
-        proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(request: object) -> int:
         raise OSError("disk full")
 
@@ -200,15 +216,24 @@ def warned_page(proxy: Proxy, url: str = "https://games.example/robux?ref=abc") 
 
 
 def test_tell_my_parent_records_a_help_alert_with_the_evidence_and_the_choice(
-        make_proxy: Callable[..., Proxy]) -> None:
+    make_proxy: Callable[..., Proxy],
+) -> None:
     proxy = make_proxy(notalone_mode="warn")
     page, _ = warned_page(proxy)
     assert 'id="tell-parent"' in page and f'action="{TELL_PATH}"' in page
     proxy.settle()  # the model's alert is written
     tell_token = html.unescape(re.search(r'name="t" value="([^"]+)"', page).group(1))
-    answer = request(proxy, post("https://games.example" + TELL_PATH, {
-        "t": tell_token, "token": form_token(page), "lang": "en",
-    })).response
+    answer = request(
+        proxy,
+        post(
+            "https://games.example" + TELL_PATH,
+            {
+                "t": tell_token,
+                "token": form_token(page),
+                "lang": "en",
+            },
+        ),
+    ).response
     assert answer.status_code == 200 and "Your parent will see this." in answer.text
     assert "Robux" in answer.text and 'id="go-back"' in answer.text  # the lesson, and a way back
     [model_alert] = proxy.store.list(AlertFilter(category="scam"))

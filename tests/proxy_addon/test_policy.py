@@ -66,8 +66,14 @@ def test_bad_dashboard_settings_are_reported_and_ignored(tmp_path):
 
 
 def _forty_days_old() -> Alert:
-    return Alert(child="An", category="scam", severity="high", probability=0.9, snippet="old",
-                 created_at=time.time() - 40 * 86400)
+    return Alert(
+        child="An",
+        category="scam",
+        severity="high",
+        probability=0.9,
+        snippet="old",
+        created_at=time.time() - 40 * 86400,
+    )
 
 
 def test_retention_purges_at_most_once_per_interval(tmp_path):

@@ -16,15 +16,21 @@ from proxy_addon.interstitial import ChoiceSigner, choose_language
 
 def test_message_strings_are_found_and_machine_strings_are_not() -> None:
     payload = {
-        "data": {"thread_id": "t-981", "messages": [{
-            "id": "3f2b9c1e-5d7a-4c1e-9b2a-7e6f5d4c3b2a",
-            "from": {"id": 77, "name": "sam_2011"},
-            "text": "are your parents home tonight?",
-            "ts": "2026-11-23T18:00:00.000Z",
-            "url": "https://cdn.example/img/a b.png",
-            "blob": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
-            "reactions": ["👍"],
-        }, {"sender": "me", "body": "ok"}]},
+        "data": {
+            "thread_id": "t-981",
+            "messages": [
+                {
+                    "id": "3f2b9c1e-5d7a-4c1e-9b2a-7e6f5d4c3b2a",
+                    "from": {"id": 77, "name": "sam_2011"},
+                    "text": "are your parents home tonight?",
+                    "ts": "2026-11-23T18:00:00.000Z",
+                    "url": "https://cdn.example/img/a b.png",
+                    "blob": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+                    "reactions": ["👍"],
+                },
+                {"sender": "me", "body": "ok"},
+            ],
+        },
         "cursor": "eyJwYWdlIjoyfQ==",
     }
     found = strings_in_json(payload)
@@ -34,10 +40,18 @@ def test_message_strings_are_found_and_machine_strings_are_not() -> None:
     ]
 
 
-@pytest.mark.parametrize("value", [
-    "2026-11-23T18:00:00Z", "https://example.com/a path", "550e8400-e29b-41d4-a716-446655440000",
-    "dGhpcyBpcyBiYXNlNjQ=", "12345 67890", "", "a",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-23T18:00:00Z",
+        "https://example.com/a path",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "dGhpcyBpcyBiYXNlNjQ=",
+        "12345 67890",
+        "",
+        "a",
+    ],
+)
 def test_machine_strings_are_not_prose(value: str) -> None:
     assert not looks_like_prose(value)
 
@@ -68,21 +82,33 @@ def test_any_json_document_is_handled(document: object) -> None:
         assert item.text.strip() == item.text and item.text
 
 
-@pytest.mark.parametrize(("host", "path", "payload", "key"), [
-    ("chat.example", "/api/conversations/42/messages?after=9", "", "chat.example/conversations/42"),
-    ("game.example", "/ws/dm/u-77", "", "game.example/dm/u-77"),
-    ("im.example", "/send", "c-9", "im.example#c-9"),
-    ("im.example", "/poll?thread_id=abc123", "", "im.example/thread_id=abc123"),
-    ("Forum.Example", "/index.html", "", "forum.example"),
-])
+@pytest.mark.parametrize(
+    ("host", "path", "payload", "key"),
+    [
+        ("chat.example", "/api/conversations/42/messages?after=9", "", "chat.example/conversations/42"),
+        ("game.example", "/ws/dm/u-77", "", "game.example/dm/u-77"),
+        ("im.example", "/send", "c-9", "im.example#c-9"),
+        ("im.example", "/poll?thread_id=abc123", "", "im.example/thread_id=abc123"),
+        ("Forum.Example", "/index.html", "", "forum.example"),
+    ],
+)
 def test_conversation_keys(host: str, path: str, payload: str, key: str) -> None:
     assert conversation_key(host, path, payload) == key
 
 
 def test_home_ranges() -> None:
     home = HomeRanges.from_specs(DEFAULT_HOME_RANGES)
-    for inside in ("127.0.0.1", "::1", "192.168.1.7", "10.0.0.2", "172.20.1.1", "fd00::5", "fe80::1%eth0",
-                   "::ffff:192.168.0.9", "169.254.3.3"):
+    for inside in (
+        "127.0.0.1",
+        "::1",
+        "192.168.1.7",
+        "10.0.0.2",
+        "172.20.1.1",
+        "fd00::5",
+        "fe80::1%eth0",
+        "::ffff:192.168.0.9",
+        "169.254.3.3",
+    ):
         assert home.allows(inside), inside
     for outside in ("8.8.8.8", "2001:4860::8888", "172.32.0.1", "not an ip"):
         assert not home.allows(outside), outside
@@ -101,9 +127,14 @@ def test_choice_tokens_are_bound_to_device_and_expire() -> None:
     assert signer.verify(token[:-2] + "AA", "ip:10.0.0.2", now=1001.0) is None
 
 
-@pytest.mark.parametrize(("page", "browser", "detected", "lang"), [
-    ("vi", "en-US", "", "vi"), ("", "vi-VN,vi;q=0.9", "en", "vi"), ("", "", "vi", "vi"),
-    ("fr", "de", "", "en"),
-])
+@pytest.mark.parametrize(
+    ("page", "browser", "detected", "lang"),
+    [
+        ("vi", "en-US", "", "vi"),
+        ("", "vi-VN,vi;q=0.9", "en", "vi"),
+        ("", "", "vi", "vi"),
+        ("fr", "de", "", "en"),
+    ],
+)
 def test_interstitial_language(page: str, browser: str, detected: str, lang: str) -> None:
     assert choose_language(page, browser, detected) == lang
