@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,10 +17,11 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from classifier.datasets import WINDOW_TURNS, sha256_file
+from classifier.decision import MIN_THRESHOLD, Policy, Thresholds, decide
 from classifier.extract import extract_visible_text
 from classifier.features import FastTfidf
 from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
-from classifier.records import ChatMessage, PageText, Score
+from classifier.records import ChatMessage, PageText, RiskEvidence, Score
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 ARTIFACT_NAME = "notalone-model.joblib"
@@ -58,20 +59,6 @@ def _hosts_with_parents(host: str) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts) - 1)]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Decision threshold and severity cut-points of one risk, chosen on validation data."""
-
-    alert: float
-    medium: float
-    high: float
-
-    def severity(self, p: float) -> str | None:
-        if p < self.alert:
-            return None
-        return "high" if p >= self.high else "medium" if p >= self.medium else "low"
-
-
 class RiskModel:
     """Scam and grooming risk from text. Thread-safe: scoring never mutates the model."""
 
@@ -82,6 +69,7 @@ class RiskModel:
         self.stage_model = artifact.get("stage")
         self.stage_threshold: float = artifact.get("stage_threshold", 0.5)
         self.thresholds = {k: Thresholds(**v) for k, v in artifact["thresholds"].items()}
+        self.policy = Policy(self.thresholds)
         self.blocked_hosts: frozenset[str] = frozenset(artifact.get("blocked_hosts", ()))
         names = self.features.get_feature_names_out()
         self._word_feature = np.array([n.startswith("word__") for n in names])
@@ -252,23 +240,29 @@ class RiskModel:
 
     # -- decisions and explanations -------------------------------------------------------------------
     def _decide(self, text: str, row: sp.csr_matrix, lang: str, scam: float, grooming: float) -> Score:
-        ratios = {
-            "scam": scam / self.thresholds["scam"].alert,
-            "grooming": grooming / self.thresholds["grooming"].alert,
-        }
-        label = max(ratios, key=ratios.__getitem__)
-        if ratios[label] < 1.0:
-            return Score(scam=scam, grooming=grooming, lang=lang)
-        p = scam if label == "scam" else grooming
-        evidence, spans = self.explain(text, row, lang, label)
-        return Score(
-            scam=scam,
-            grooming=grooming,
-            alert=label,
-            severity=self.thresholds[label].severity(p),
-            evidence=evidence,
-            snippet=snippet_around(text, spans[0] if spans else None),
-            lang=lang,
+        """A score with each risk's own evidence where that risk could matter, decided at the model's own
+        thresholds by :func:`classifier.decision.decide` (the one place that thresholds)."""
+        by_risk = []
+        for risk, p in (("scam", scam), ("grooming", grooming)):
+            # Explaining costs a little: only for a risk a parent's override or sensitivity could alert on.
+            if p >= MIN_THRESHOLD:
+                evidence, spans = self.explain(text, row, lang, risk)
+                own = RiskEvidence(evidence, snippet_around(text, spans[0] if spans else None))
+                by_risk.append((risk, own))
+        score = Score(scam=scam, grooming=grooming, lang=lang, by_risk=tuple(by_risk))
+        return self.apply_own_decision(score)
+
+    def apply_own_decision(self, score: Score) -> Score:
+        """``score`` with its alert, severity, evidence and snippet as the model's own policy decides."""
+        decision = decide(score, self.policy)
+        if decision is None:
+            return replace(score, alert=None, severity=None, evidence=(), snippet="")
+        return replace(
+            score,
+            alert=decision.category,
+            severity=decision.severity,
+            evidence=decision.evidence,
+            snippet=decision.snippet,
         )
 
     def explain(
@@ -303,16 +297,16 @@ class RiskModel:
         return tuple(evidence), spans
 
     def _known_phishing(self, score: Score, host: str, text: str) -> Score:
-        if score.evidence and score.evidence[0] == f"known phishing site: {host}":
+        own = score.evidence_for("scam")
+        if own.evidence and own.evidence[0] == f"known phishing site: {host}":
             return score
-        evidence = (f"known phishing site: {host}", *score.evidence)[:MAX_EVIDENCE]
-        return replace(
-            score,
-            scam=max(score.scam, 0.99),
-            alert="scam",
-            severity="high",
-            evidence=evidence,
-            snippet=score.snippet or snippet_around(text, None),
+        scam = RiskEvidence(
+            (f"known phishing site: {host}", *own.evidence)[:MAX_EVIDENCE],
+            own.snippet or snippet_around(text, None),
+        )
+        by_risk = (*((r, e) for r, e in score.by_risk if r != "scam"), ("scam", scam))
+        return self.apply_own_decision(
+            replace(score, scam=max(score.scam, 0.99), by_risk=by_risk, scam_kind="phishing")
         )
 
 

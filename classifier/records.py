@@ -18,6 +18,26 @@ class ChatMessage:
     from_child: bool = False
 
 
+# What kind of risk an alert is, for the parent's advice. Scam kinds come from the model; "" is unknown.
+SCAM_KINDS = (
+    "free_currency",  # free Robux / V-Bucks / diamonds, fake giveaways and prizes
+    "phishing",  # fake logins, account and bank lures
+    "job_crypto",  # "easy job" offers, investment and crypto schemes
+    "sextortion",
+    "online_kidnapping",  # isolating a child and extorting the family
+    "other_scam",
+)
+GROOMING_KIND = "grooming"
+
+
+@dataclass(frozen=True)
+class RiskEvidence:
+    """One risk's own explanation: the phrases that drove it, as typed, and the text around the strongest."""
+
+    evidence: tuple[str, ...] = ()
+    snippet: str = ""
+
+
 @dataclass(frozen=True)
 class Score:
     """Risk of one message, page or conversation.
@@ -37,6 +57,21 @@ class Score:
     stages: tuple[str, ...] = ()
     lang: str = ""
     title: str = ""
+    # Each risk's own evidence and kind, so a decision for one risk never carries another's explanation.
+    by_risk: tuple[tuple[str, RiskEvidence], ...] = ()
+    scam_kind: str = ""
+
+    def evidence_for(self, risk: str) -> RiskEvidence:
+        """``risk``'s own evidence; the top-level evidence when it belongs to ``risk`` (older scores)."""
+        for name, own in self.by_risk:
+            if name == risk:
+                return own
+        if self.alert == risk:
+            return RiskEvidence(self.evidence, self.snippet)
+        return RiskEvidence()
+
+    def kind_for(self, risk: str) -> str:
+        return GROOMING_KIND if risk == "grooming" else (self.scam_kind or "other_scam")
 
     def to_contract(self, item_id: Any) -> dict[str, Any]:
         """The output line of ``notalone score``."""
