@@ -45,8 +45,10 @@ model: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Refresh requirements.lock from pyproject.toml (run after changing a dependency; commit both).
-lock: $(STAMP)
+# Refresh requirements.lock from pyproject.toml (run after changing a dependency; commit both). It needs
+# only uv from the existing venv: a new dependency not yet locked must not stop it at the install's check.
+lock:
+	@test -x $(BIN)/uv || $(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra test --extra train --universal \
 	  --python-version 3.12 --generate-hashes --quiet -o requirements.lock
 
