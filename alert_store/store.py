@@ -76,6 +76,9 @@ class AlertStore:
         self._enable_wal()
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten with zeros rather than left in free pages: a deleted alert's text
+        # must not stay readable in the file (see wipe_deleted for the write-ahead log).
+        self._conn.execute("PRAGMA secure_delete = ON")
         migrate(self._conn)
         with contextlib.suppress(OSError):  # a file we do not own: leave its mode alone
             self.path.chmod(0o600)
@@ -194,7 +197,33 @@ class AlertStore:
         return True
 
     def delete(self, alert_id: int) -> bool:
-        return self._conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount == 1
+        """Delete an alert with every copy of its text: its false-positive feedback and, for a chat alert,
+        the stored turns of its conversation; then wipe the freed bytes from the files (wipe_deleted)."""
+        alert = self.get(alert_id)
+        if alert is None:
+            return False
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("DELETE FROM feedback WHERE alert_id = ?", (alert_id,))
+            if alert.conversation_key:
+                self._conn.execute(
+                    "DELETE FROM conversation_messages WHERE conversation_key = ?", (alert.conversation_key,)
+                )
+            deleted = self._conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount == 1
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self.wipe_deleted()
+        return deleted
+
+    def wipe_deleted(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it to zero bytes, so that text just
+        deleted (zeroed in the database by ``secure_delete``) no longer lingers in old page images in the
+        ``-wal`` file. True when the checkpoint completed; False while another connection still reads an
+        older snapshot (the next delete, purge or SQLite's own checkpoint finishes the job)."""
+        busy, _log_pages, _moved = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def counts_by_day(self, since: float, until: float | None = None) -> list[DayCount]:
         """Alerts per UTC day, child and category in ``[since, until)``."""
@@ -406,6 +435,8 @@ class AlertStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        if result.total or any(result.extra.values()):
+            self.wipe_deleted()
         return result
 
 
