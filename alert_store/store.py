@@ -380,6 +380,34 @@ class AlertStore:
             (key, json.dumps(value)),
         )
 
+    # -- the parent's dashboard sessions ---------------------------------------------------------------
+    def add_session(self, token_hash: str, now: float | None = None) -> None:
+        """Record a new dashboard session (by a hash of its token, never the token itself)."""
+        self._conn.execute(
+            "INSERT INTO dashboard_sessions (token_hash, created_at) VALUES (?, ?)",
+            (token_hash, now or time.time()),
+        )
+
+    def session_active(self, token_hash: str, max_age_s: float, now: float | None = None) -> bool:
+        """True while the session exists and is younger than ``max_age_s``."""
+        row = self._conn.execute(
+            "SELECT created_at FROM dashboard_sessions WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return row is not None and row["created_at"] > (now or time.time()) - max_age_s
+
+    def end_session(self, token_hash: str) -> bool:
+        return (
+            self._conn.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash,)).rowcount
+            == 1
+        )
+
+    def end_sessions(self, older_than_s: float | None = None, now: float | None = None) -> int:
+        """End every session, or only those older than ``older_than_s``; return how many ended."""
+        if older_than_s is None:
+            return self._conn.execute("DELETE FROM dashboard_sessions").rowcount
+        cutoff = (now or time.time()) - older_than_s
+        return self._conn.execute("DELETE FROM dashboard_sessions WHERE created_at <= ?", (cutoff,)).rowcount
+
     # -- blind spots and counters -----------------------------------------------------------------------
     def record_blind_spot(self, kind: str, host: str, device: str, now: float | None = None) -> None:
         _check(kind, ("tls_failed", "doh"), "kind")

@@ -46,6 +46,7 @@ def setup() -> ResponseReturnValue:
             except StoreError as exc:
                 errors.append(str(exc))
             else:
-                start_session(set_password(request.form["password"]))
+                set_password(request.form["password"])
+                start_session()
                 return redirect(url_for("alerts.index"))
     return render_template("setup.html", errors=errors, children=children_raw), 400 if errors else 200

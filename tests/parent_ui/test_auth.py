@@ -142,6 +142,41 @@ def test_session_fixation_a_planted_session_does_not_become_logged_in(app, clien
     assert attacker.get("/alerts/").status_code == 302
 
 
+def test_a_cookie_replayed_after_logout_opens_nothing(app, client, auth, store):
+    auth.login()
+    assert client.get("/alerts/").status_code == 200
+    kept = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value  # what an eavesdropper keeps
+
+    auth.logout()
+
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], kept)
+    for path in ("/alerts/", "/settings/", "/children/", "/overview/"):
+        response = replay.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    token = csrf_from(replay.get("/login").get_data(as_text=True))
+    assert replay.post("/settings/purge", data={"csrf_token": token}).status_code == 302
+    assert "/login" in replay.post("/settings/purge", data={"csrf_token": token}).headers["Location"]
+
+
+def test_a_cookie_from_before_a_password_change_opens_nothing(app, client, auth):
+    auth.login()
+    kept = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    token = auth.csrf("/password")
+    client.post(
+        "/password",
+        data={
+            "csrf_token": token,
+            "current": PASSWORD,
+            "password": "another password",
+            "confirm": "another password",
+        },
+    )
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], kept)
+    assert replay.get("/alerts/").status_code == 302
+
+
 def test_password_change_logs_out_other_sessions(app, client, auth):
     auth.login()
     other = app.test_client()
