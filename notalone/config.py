@@ -236,6 +236,12 @@ class DashboardSettings:
     login_window_s: int = setting(
         15 * 60, "Seconds a paused login waits (and over which failures are counted).", Integer(10, 86400)
     )
+    login_max_failures_all: int = setting(
+        20,
+        "Wrong passwords allowed from all addresses together in the same window; then the login pauses "
+        "for everyone but the box itself (open the dashboard on the machine, or wait).",
+        Integer(1, 10000),
+    )
 
 
 @dataclass(frozen=True)

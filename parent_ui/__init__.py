@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_S": 15 * 60,
+    "LOGIN_MAX_FAILURES_ALL": 20,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "notalone_session",

@@ -41,6 +41,7 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
             "PAGE_SIZE": config.dashboard.page_size,
             "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
             "LOGIN_WINDOW_S": config.dashboard.login_window_s,
+            "LOGIN_MAX_FAILURES_ALL": config.dashboard.login_max_failures_all,
             "PROXY_PORT": config.proxy.port,
             "WIREGUARD_PORT": config.proxy.wireguard_port,
             "HELPLINE": config.help.helpline,
