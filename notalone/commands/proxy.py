@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from alert_store import DataDir, default_data_dir
+from alert_store import MODES, DataDir, default_data_dir
 
 # Files in mitmproxy's confdir that hold the CA's private key; only we may read them.
 CA_KEY_FILES = ("mitmproxy-ca.pem", "mitmproxy-ca.p12")
@@ -65,7 +65,7 @@ async def serve(
 )
 @click.option(
     "--mode",
-    type=click.Choice(["monitor", "warn", "block"]),
+    type=click.Choice(MODES),
     default="monitor",
     show_default=True,
     help="monitor: alert parents only; warn: show an interstitial with 'continue'; block: without.",

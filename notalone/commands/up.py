@@ -291,8 +291,9 @@ def up(
         log.info("wrote the example settings file", extra={"path": str(config_file)})
 
     with AlertStore(root.database) as store:  # create the schema before two processes race to
-        store.set_setting(SettingKey.HELPLINE, config.help.helpline)  # the proxy's help page reads it here
         config, problems = config.with_parent_settings(store.settings())
+        # The proxy's help page reads the child helpline here: the one of the country in force.
+        store.set_setting(SettingKey.HELPLINE, config.helplines().child_line)
     for problem in problems:
         log.warning("ignoring a dashboard setting", extra={"problem": problem})
     for key, host, port in (
