@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,61 @@ def test_a_bad_value_is_refused_with_the_config_rule_and_nothing_is_saved(logged
     assert response.status_code == 400
     assert "not-a-range is not an address range" in page and "from 1 to 3650" in page
     assert store.settings() == stored_before
+
+
+def test_first_run_stores_the_chosen_country(fresh_app, data_dir):
+    from dashboard_helpers import PASSWORD, csrf_from
+
+    from alert_store import AlertStore
+
+    client = fresh_app.test_client()
+    page = client.get("/setup").get_data(as_text=True)
+    assert form_fields(page)["country"] == "VN"  # config.toml's (here the default), preselected
+    response = client.post(
+        "/setup",
+        data={
+            "csrf_token": csrf_from(page),
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "children": "An",
+            "country": "AU",
+            "child_line": "",
+            "emergency": "",
+        },
+    )
+    assert response.status_code == 302
+    with AlertStore(data_dir / "notalone.db") as store:
+        assert store.settings()[SettingKey.COUNTRY] == "AU"
+
+
+@pytest.mark.parametrize(
+    ("choice", "child_line", "emergency"),
+    [
+        ({"country": "GB"}, "0800 1111", "999"),
+        ({"country": "other", "child_line": "116 000", "emergency": "112"}, "116 000", "112"),
+    ],
+)
+def test_the_advice_names_the_chosen_countrys_numbers(logged_in, store, choice, child_line, emergency):
+    from dashboard_helpers import make_alert
+
+    fields = form_fields(logged_in.get("/settings/").get_data(as_text=True)) | choice
+    assert logged_in.post("/settings/", data=fields).status_code == 302
+    scam = store.add(make_alert())
+    help_request = store.add(make_alert(category="help", source="child", terms=("photos",), snippet=""))
+
+    scam_page = logged_in.get(f"/alerts/{scam}").get_data(as_text=True)
+    help_page = logged_in.get(f"/alerts/{help_request}").get_data(as_text=True)
+
+    assert f"Contact the police ({emergency})" in scam_page
+    assert f"call {emergency} (police) or the child helpline {child_line} (free)" in help_page
+    for page in (scam_page, help_page):
+        assert re.search(r"(?<!\d)11[13](?!\d)", page) is None  # Vietnam's numbers are gone
+
+
+def test_another_country_needs_both_numbers(logged_in, store):
+    fields = form_fields(logged_in.get("/settings/").get_data(as_text=True))
+    fields |= {"country": "other", "child_line": "", "emergency": "112"}
+    response = logged_in.post("/settings/", data=fields)
+    assert response.status_code == 400
+    assert "enter its child helpline and its emergency number" in response.get_data(as_text=True)
+    assert store.settings()[SettingKey.COUNTRY] == "VN"
