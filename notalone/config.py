@@ -164,6 +164,7 @@ NETWORK = Text("a CIDR range like 192.168.0.0/16", _is_network)
 HOST_NAME = Text(
     "a host name like bank.example or *.bank.example", lambda v: bool(_HOST_PATTERN.fullmatch(v))
 )
+PLAIN_HOST_NAME = Text("a host name like notalone.lan", lambda v: bool(_HOST_NAME.fullmatch(v)))
 PHONE = Text("a phone number", lambda v: bool(_PHONE.fullmatch(v)))
 
 
@@ -231,7 +232,7 @@ class ProxySettings:
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    """The parent dashboard (these keys are also read by parent_ui from config.toml, upper-cased)."""
+    """The parent dashboard (parent_ui sees these keys as Flask settings, upper-cased)."""
 
     host: str = setting(
         "0.0.0.0",
@@ -240,6 +241,13 @@ class DashboardSettings:
         HOST,
     )
     port: int = setting(8000, "Port of the dashboard.", PORT)
+    host_names: tuple[str, ...] = setting(
+        (),
+        "Extra names the dashboard answers to, e.g. one your router gives the box (notalone.lan). It "
+        "always answers to the box's own addresses, its host name (and .local) and localhost; any other "
+        "Host is refused, so that a web page cannot reach it by pointing its own name at the box.",
+        TextList(PLAIN_HOST_NAME),
+    )
     threads: int = setting(4, "Request threads of the dashboard's server (waitress).", Integer(1, 64))
     page_size: int = setting(25, "Alerts per page.", Integer(5, 500))
     login_max_failures: int = setting(
@@ -537,6 +545,20 @@ def example_config() -> str:
             out += _comment(f"Allowed: {key.rule.describe()}. Environment: {key.env_var}.")
             out.append(f"{key.name} = {_toml_value(key.default)}")
     return "\n".join(out) + "\n"
+
+
+def reference_markdown() -> str:
+    """The per-section tables and key descriptions of ``docs/configuration.md`` (a test keeps them equal)."""
+    out: list[str] = []
+    for section, cls in sections():
+        keys = [k for k in KEYS.values() if k.section == section]
+        out += [f"## [{section}]", "", (cls.__doc__ or "").strip(), ""]
+        out += ["| Key | Default | Allowed | Environment variable |", "|---|---|---|---|"]
+        out += [
+            f"| `{k.name}` | `{_toml_value(k.default)}` | {k.rule.describe()} | `{k.env_var}` |" for k in keys
+        ]
+        out += ["", *(f"- **`{k.dotted}`**: {k.help}" for k in keys), ""]
+    return "\n".join(out)
 
 
 def write_example_config(path: Path) -> bool:

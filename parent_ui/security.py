@@ -1,4 +1,4 @@
-"""The dashboard's own defences: the session secret, CSRF tokens and the login throttle."""
+"""The dashboard's own defences: the Host check, the session secret, CSRF tokens and the login throttle."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import hmac
 import ipaddress
 import os
 import secrets
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request, session
 from limits import RateLimitItemPerSecond
@@ -36,6 +38,58 @@ def load_or_create_secret_key(root: Path) -> bytes:
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
     return key
+
+
+# -- Host names ---------------------------------------------------------------------------------------------
+def _is_own_address(address: str) -> bool:
+    """True for an address of this machine: loopback, or one a socket can be bound to (which the kernel
+    allows only for its own interfaces' addresses, so the answer follows DHCP changes)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    if ip.is_unspecified or ip.is_multicast:
+        return False
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(ip), 0))
+    except OSError:
+        return False
+    return True
+
+
+def own_host_names(configured: tuple[str, ...] | list[str] = ()) -> frozenset[str]:
+    """The names this machine answers to: localhost, its host name (with .local for mDNS), its fully
+    qualified name, and the names the parent configured (``dashboard.host_names``)."""
+    name = socket.gethostname().casefold()
+    names = {"localhost", name, f"{name}.local", socket.getfqdn().casefold()}
+    names |= {n.casefold().rstrip(".") for n in configured}
+    return frozenset(n for n in names if n)
+
+
+def host_is_own(host: str, configured: tuple[str, ...] | list[str] = ()) -> bool:
+    """True when a request's ``Host`` (``name``, ``name:port``, ``[v6]:port``) names this machine."""
+    try:
+        hostname = urlsplit("//" + host).hostname or ""
+    except ValueError:
+        return False
+    hostname = hostname.rstrip(".")
+    return _is_own_address(hostname) or hostname in own_host_names(configured)
+
+
+def check_host() -> None:
+    """Refuse a request whose Host is not one of the box's: a web page that rebinds its own DNS name to
+    the box's address (DNS rebinding) would otherwise be same-origin with the dashboard, able to read it
+    and to post /setup before the parent has."""
+    if not host_is_own(request.host, current_app.config.get("HOST_NAMES", ())):
+        abort(
+            400,
+            description="This dashboard answers only at the NotAlone machine's own addresses and names. "
+            "Open it at the address `notalone up` printed, or add this name to dashboard.host_names.",
+        )
 
 
 # -- CSRF -------------------------------------------------------------------------------------------------
@@ -112,6 +166,7 @@ def init_app(app: Flask) -> None:
     app.extensions["notalone_login_throttle"] = LoginThrottle(
         app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_S"], app.config["LOGIN_MAX_FAILURES_ALL"]
     )
+    app.before_request(check_host)  # first: before the set-up gate and the CSRF check
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
 

@@ -152,3 +152,4 @@ def test_the_configuration_reference_lists_every_key() -> None:
     reference = (docs / "configuration.md").read_text(encoding="utf-8")
     for key in cfg.KEYS.values():
         assert f"`{key.dotted}`" in reference and key.env_var in reference, key.dotted
+    assert cfg.reference_markdown() in reference, "regenerate with notalone.config.reference_markdown()"
