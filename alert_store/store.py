@@ -380,6 +380,10 @@ class AlertStore:
             (key, json.dumps(value)),
         )
 
+    def delete_setting(self, key: str) -> bool:
+        """Forget a stored setting (for a parent's choice: what is below it is in force again)."""
+        return self._conn.execute("DELETE FROM settings WHERE key = ?", (key,)).rowcount == 1
+
     # -- the parent's dashboard sessions ---------------------------------------------------------------
     def add_session(self, token_hash: str, now: float | None = None) -> None:
         """Record a new dashboard session (by a hash of its token, never the token itself)."""

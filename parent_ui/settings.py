@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from alert_store import MODES, SettingKey
@@ -45,6 +45,9 @@ CONFIG_FIELDS = {
     "emergency": "help.emergency",
 }
 LIST_FIELDS = frozenset({"allowed_clients", "ignore_hosts"})
+# Choices a parent can take back, so that config.toml (or the default) is in force again. Not the country:
+# the child's pages read it from the store, so it stays stored once chosen.
+RESETTABLE = ("proxy.mode", "proxy.home_ranges", "proxy.ignore_hosts", "retention.days")
 # The dashboard's own settings (not in config.toml). Thresholds default to None: the model's own, chosen
 # on validation data (see models/model-card.json).
 DEFAULTS: dict[str, Any] = {
@@ -97,6 +100,18 @@ def origin_label(origin: str) -> str:
     if origin.startswith("NOTALONE_"):
         return _("the environment variable {name}", name=origin)
     return _("the settings file {name}", name=origin)
+
+
+KEY_NAMES = {
+    "proxy.mode": "What NotAlone does when it finds something",
+    "proxy.home_ranges": "Home address ranges allowed to use NotAlone",
+    "proxy.ignore_hosts": "Sites never checked (banking, apps that refuse checking)",
+    "retention.days": "Keep alerts for (days)",
+}
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
 
 
 def _lines(raw: str) -> list[str]:
@@ -239,11 +254,18 @@ def index() -> ResponseReturnValue:
             flash(_("Settings saved.") if form.values else _("Nothing was changed."), "ok")
             return redirect(url_for("settings.index"))
     origins = {STORED_KEY[key]: origin_label(config.origin(key)) for key in CONFIG_FIELDS.values()}
+    base: Config = current_app.extensions["notalone_settings"]
+    overrides = [
+        (STORED_KEY[key], KEY_NAMES[key], _shown(config.get(key)), _shown(base.get(key)), base.origin(key))
+        for key in RESETTABLE
+        if config.origin(key) == DASHBOARD
+    ]
     status = 400 if errors else 200
     return render_template(
         "settings.html",
         s=current_settings(),
         origins=origins,
+        overrides=[(k, name, now, below, origin_label(o)) for k, name, now, below, o in overrides],
         problems=problems,
         errors=errors,
         form=request.form,
@@ -272,6 +294,17 @@ def test_notification() -> ResponseReturnValue:
                 _("The test {channel} could not be sent: {reason}.", channel=names[channel], reason=reason),
                 "error",
             )
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/reset")
+def reset() -> ResponseReturnValue:
+    """Take back one of the parent's choices: the value below it (config.toml, or the default) applies."""
+    key = request.form.get("key", "")
+    if key not in RESETTABLE:
+        abort(400, description="Not a setting that can be reset.")
+    get_db().delete_setting(STORED_KEY[key])
+    flash(_("Your choice was removed; the value from the settings file or the default is in force."), "ok")
     return redirect(url_for("settings.index"))
 
 

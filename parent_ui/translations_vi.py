@@ -300,4 +300,9 @@ VI: dict[str, str] = {
     "Your child's help page and the advice on this dashboard show this country's child helpline and emergency number.": "Trang trợ giúp của con và lời khuyên trên bảng điều khiển này sẽ hiện số tổng đài hỗ trợ trẻ em và số khẩn cấp của quốc gia này.",
     "Child helpline (another country only)": "Tổng đài hỗ trợ trẻ em (chỉ với quốc gia khác)",
     "Emergency number (another country only)": "Số khẩn cấp (chỉ với quốc gia khác)",
+    "Your choices over the settings file": "Lựa chọn của bạn thay cho tệp cài đặt",
+    "These choices made here win over the settings file. Remove one to follow the file (or NotAlone's default) again.": "Các lựa chọn này được ưu tiên hơn tệp cài đặt. Bỏ một lựa chọn để theo lại tệp (hoặc mặc định của NotAlone).",
+    "Without your choice: {value}, from {origin}.": "Nếu bỏ lựa chọn của bạn: {value}, lấy từ {origin}.",
+    "Remove my choice": "Bỏ lựa chọn của tôi",
+    "Your choice was removed; the value from the settings file or the default is in force.": "Đã bỏ lựa chọn của bạn; giá trị từ tệp cài đặt hoặc mặc định đang được áp dụng.",
 }

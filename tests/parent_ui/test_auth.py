@@ -88,6 +88,7 @@ def test_forms_without_csrf_token_are_refused(app, client, auth, store):
         f"/alerts/{alert_id}/reviewed",
         f"/alerts/{alert_id}/delete",
         "/settings/purge",
+        "/settings/reset",
         "/children/add",
         "/logout",
         "/password",

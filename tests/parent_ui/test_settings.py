@@ -172,3 +172,25 @@ def test_another_country_needs_both_numbers(logged_in, store):
     assert response.status_code == 400
     assert "enter its child helpline and its emergency number" in response.get_data(as_text=True)
     assert store.settings()[SettingKey.COUNTRY] == "VN"
+
+
+def test_a_parent_can_take_a_choice_back_and_follow_the_file_again(logged_in, store, data_dir):
+    from dashboard_helpers import csrf_from
+
+    fields = form_fields(logged_in.get("/settings/").get_data(as_text=True)) | {"mode": "warn"}
+    logged_in.post("/settings/", data=fields)
+    page = logged_in.get("/settings/").get_data(as_text=True)
+    assert _in_force(data_dir, store).proxy.mode == "warn"
+    assert "Without your choice: block, from the settings file config.toml." in page
+
+    response = logged_in.post("/settings/reset", data={"csrf_token": csrf_from(page), "key": "proxy.mode"})
+
+    assert response.status_code == 302
+    assert SettingKey.MODE not in store.settings()
+    assert _in_force(data_dir, store).proxy.mode == "block"
+    token = csrf_from(page)
+    assert (
+        logged_in.post("/settings/reset", data={"csrf_token": token, "key": "auth.password_hash"}).status_code
+        == 400
+    )
+    assert "auth.password_hash" in store.settings()
