@@ -78,12 +78,16 @@ def set_password(password: str) -> None:
     g.pop("settings", None)
 
 
-def start_session() -> None:
-    """Log the parent in with a fresh session: nothing an attacker planted before login survives."""
+def _clear_session_keeping_language() -> None:
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def start_session() -> None:
+    """Log the parent in with a fresh session: nothing an attacker planted before login survives."""
+    _clear_session_keeping_language()
     token = secrets.token_urlsafe(32)
     store = get_db()
     store.end_sessions(older_than_s=_lifetime_s())  # expired ones: keep the table small
@@ -99,10 +103,7 @@ def end_session() -> None:
     token = session.get(SESSION_TOKEN)
     if isinstance(token, str):
         get_db().end_session(_token_hash(token))
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _clear_session_keeping_language()
 
 
 @bp.route("/login", methods=("GET", "POST"))

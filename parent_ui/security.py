@@ -70,21 +70,22 @@ def own_host_names(configured: tuple[str, ...] | list[str] = ()) -> frozenset[st
     return frozenset(n for n in names if n)
 
 
-def host_is_own(host: str, configured: tuple[str, ...] | list[str] = ()) -> bool:
-    """True when a request's ``Host`` (``name``, ``name:port``, ``[v6]:port``) names this machine."""
+def host_is_own(host: str, names: frozenset[str]) -> bool:
+    """True when a request's ``Host`` (``name``, ``name:port``, ``[v6]:port``) is one of ``names`` (see
+    :func:`own_host_names`) or an address of this machine."""
     try:
         hostname = urlsplit("//" + host).hostname or ""
     except ValueError:
         return False
     hostname = hostname.rstrip(".")
-    return _is_own_address(hostname) or hostname in own_host_names(configured)
+    return hostname in names or _is_own_address(hostname)
 
 
 def check_host() -> None:
     """Refuse a request whose Host is not one of the box's: a web page that rebinds its own DNS name to
     the box's address (DNS rebinding) would otherwise be same-origin with the dashboard, able to read it
     and to post /setup before the parent has."""
-    if not host_is_own(request.host, current_app.config.get("HOST_NAMES", ())):
+    if not host_is_own(request.host, current_app.extensions["notalone_host_names"]):
         abort(
             400,
             description="This dashboard answers only at the NotAlone machine's own addresses and names. "
@@ -132,11 +133,11 @@ class LoginThrottle:
 
     def locked_for(self, client: str) -> float:
         """Seconds until ``client`` may try again; 0 when it may try now."""
-        limits = [(self._per_address, ("address", client))]
+        checks = [(self._per_address, ("address", client))]
         if not _is_loopback(client):
-            limits.append((self._everyone, ("everyone",)))
+            checks.append((self._everyone, ("everyone",)))
         wait = 0.0
-        for item, identifiers in limits:
+        for item, identifiers in checks:
             if not self._limiter.test(item, *identifiers):
                 reset_at = self._limiter.get_window_stats(item, *identifiers).reset_time
                 wait = max(wait, reset_at - time.time(), 1.0)
@@ -166,6 +167,8 @@ def init_app(app: Flask) -> None:
     app.extensions["notalone_login_throttle"] = LoginThrottle(
         app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_S"], app.config["LOGIN_MAX_FAILURES_ALL"]
     )
+    # Looked up once: socket.getfqdn() may wait on DNS, which no request should.
+    app.extensions["notalone_host_names"] = own_host_names(app.config.get("HOST_NAMES", ()))
     app.before_request(check_host)  # first: before the set-up gate and the CSRF check
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
