@@ -84,7 +84,8 @@ def host_is_own(host: str, names: frozenset[str]) -> bool:
 def check_host() -> None:
     """Refuse a request whose Host is not one of the box's: a web page that rebinds its own DNS name to
     the box's address (DNS rebinding) would otherwise be same-origin with the dashboard, able to read it
-    and to post /setup before the parent has."""
+    and to post /setup before the parent has. (Flask's TRUSTED_HOSTS wants a fixed list; the box's
+    addresses change with DHCP, so an address is checked against the machine's interfaces when it comes.)"""
     if not host_is_own(request.host, current_app.extensions["notalone_host_names"]):
         abort(
             400,
