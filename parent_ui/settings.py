@@ -26,7 +26,17 @@ from flask.typing import ResponseReturnValue
 
 from alert_store import MODES, SettingKey
 from alert_store.helplines import COUNTRIES, OTHER, HelplineError, helplines_for
-from notalone.config import DASHBOARD, DEFAULT, KEYS, STORED_KEY, Config, ConfigError, convert, stored_form
+from notalone.config import (
+    DASHBOARD,
+    DEFAULT,
+    KEYS,
+    PLAIN_HOST_NAME,
+    STORED_KEY,
+    Config,
+    ConfigError,
+    convert,
+    stored_form,
+)
 from parent_ui.db import get_db
 from parent_ui.i18n import gettext as _
 from parent_ui.notifications import Notifier
@@ -57,9 +67,6 @@ DEFAULTS: dict[str, Any] = {
     "notify.webhook": "",
     "notify.digest": "daily",
 }
-HOST_PATTERN = re.compile(
-    r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-)
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
 
@@ -208,7 +215,7 @@ def parse_settings(data: dict[str, str], config: Config, current: dict[str, Any]
         form.errors["notify.email"] = _("{value} is not an email address.", value=email["to"])
     elif email["to"] and not email["smtp_host"]:
         form.errors["notify.email"] = _("Enter the mail server (SMTP) to send email through.")
-    elif email["smtp_host"] and not HOST_PATTERN.match(email["smtp_host"].casefold()):
+    elif email["smtp_host"] and not PLAIN_HOST_NAME.check(email["smtp_host"]):
         try:
             ipaddress.ip_address(email["smtp_host"])
         except ValueError:
