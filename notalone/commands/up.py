@@ -75,6 +75,7 @@ def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
         raise click.ClickException("mitmproxy is not installed in this environment (it needs Python 3.12+)")
     sets = {
         "notalone_max_body": [str(p.max_body)],
+        "notalone_retention_days": [str(config.retention.days)],  # the proxy purges hourly too
         "notalone_dashboard": [f"{layout.dashboard_host}:{config.dashboard.port}"],
         "termlog_verbosity": [_TERMLOG_LEVELS[log_level]],
     }
