@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import re
 import socket
 import sys
 from collections.abc import Callable
@@ -30,8 +29,8 @@ from pathlib import Path
 import click
 
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.commands.proxy import config_options
 from notalone.config import (
-    DEFAULT_HOME_RANGES,
     Config,
     ConfigError,
     environment_for,
@@ -64,27 +63,14 @@ class Layout:
 
 
 # -- building the parts -----------------------------------------------------------------------------------
-def ignore_pattern(host: str) -> str:
-    """A mitmproxy ``ignore_hosts`` regex (matched against ``host:port``) for a host and its subdomains."""
-    return rf"^(.+\.)?{re.escape(host.removeprefix('*.'))}:"
-
-
 def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
     p = config.proxy
     if importlib.util.find_spec("mitmproxy") is None:  # without importing it here
         raise click.ClickException("mitmproxy is not installed in this environment (it needs Python 3.12+)")
     sets = {
-        "notalone_max_body": [str(p.max_body)],
-        "notalone_retention_days": [str(config.retention.days)],  # the proxy purges hourly too
-        "notalone_dashboard": [f"{layout.dashboard_host}:{config.dashboard.port}"],
+        **config_options(config, f"{layout.dashboard_host}:{config.dashboard.port}"),
         "termlog_verbosity": [_TERMLOG_LEVELS[log_level]],
     }
-    if p.home_ranges != DEFAULT_HOME_RANGES:
-        sets["notalone_home_ranges"] = list(p.home_ranges)
-    if p.ignore_hosts:
-        sets["ignore_hosts"] = [ignore_pattern(host) for host in p.ignore_hosts]
-    if p.wireguard:
-        sets["mode"] = ["regular", f"wireguard@{p.wireguard_port}"]
     argv = [
         sys.executable,
         "-m",
