@@ -34,6 +34,9 @@ from alert_store.helplines import COUNTRIES, DEFAULT_COUNTRY, OTHER, HelplineErr
 from alert_store.helplines import valid_phone as _valid_phone
 
 ENV_PREFIX = "NOTALONE_"
+# Set by `notalone up` for its parts: which of its flags set each NOTALONE_* variable it passes on, so that
+# the dashboard can say "from --mode" rather than "from NOTALONE_PROXY_MODE".
+ORIGINS_ENV = "NOTALONE_ORIGINS"
 DEFAULT_HOME_RANGES: tuple[str, ...] = DEFAULT_ALLOWED_CLIENTS  # the proxy's own default too
 DEFAULT = "default"
 DASHBOARD = "dashboard"  # the origin of a value the parent chose on the Settings page
@@ -486,18 +489,35 @@ def load_config(
         from_file = read_file(config_file)
         values |= from_file
         origins |= dict.fromkeys(from_file, config_file.name)
-    from_environment = read_environment(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    from_environment = read_environment(environ)
     values |= from_environment
     origins |= {key: KEYS[key].env_var for key in from_environment}
+    origins |= _flag_origins(environ, from_environment)
     for key, (source, raw) in (overrides or {}).items():
         values[key] = convert(key, raw, source)
         origins[key] = source
     return Config().with_values(values, origins)
 
 
-def environment_for(values: Mapping[str, Any]) -> dict[str, str]:
-    """``{"section.key": value}`` as the environment variables that set them, for a child process."""
-    return {KEYS[key].env_var: _as_text(value) for key, value in values.items()}
+def _flag_origins(environ: Mapping[str, str], from_environment: Mapping[str, Any]) -> dict[str, str]:
+    """The flags of ``notalone up`` behind variables it set for this process (:data:`ORIGINS_ENV`)."""
+    try:
+        named = json.loads(environ.get(ORIGINS_ENV, "{}"))
+    except ValueError:
+        return {}
+    if not isinstance(named, dict):
+        return {}
+    return {key: str(flag) for key, flag in named.items() if key in from_environment}
+
+
+def environment_for(values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{"section.key": value}`` as the environment variables that set them, for a child process; with
+    ``origins`` (the flag that set each key), the child reports those flags as where the values came from."""
+    environment = {KEYS[key].env_var: _as_text(value) for key, value in values.items()}
+    if origins:
+        environment[ORIGINS_ENV] = json.dumps({key: origins[key] for key in values if key in origins})
+    return environment
 
 
 def _as_text(value: Any) -> str:

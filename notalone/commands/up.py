@@ -271,6 +271,8 @@ def up(
         overrides["logging.level"] = ("--verbose", "debug")
     try:
         config = load_config(config_file, overrides=overrides)
+        # The parts load the same settings from the file and the environment; flags reach them this way.
+        flag_env = environment_for({k: config.get(k) for k in overrides}, config.origins)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     configure_logging(config.logging.level, as_json=config.logging.json)
@@ -296,8 +298,7 @@ def up(
     layout = Layout(
         root, config_file, advertised_host(config.proxy.listen_host), advertised_host(config.dashboard.host)
     )
-    # The parts load the same settings from the file and the environment; flags reach them this way.
-    child_env = {"PYTHONUNBUFFERED": "1", **environment_for({k: config.get(k) for k in overrides})}
+    child_env = {"PYTHONUNBUFFERED": "1", **flag_env}
     parts = [
         PartSpec("proxy", proxy_argv(config, layout, config.logging.level), child_env, _proxy_ready(root)),
         PartSpec(
