@@ -164,6 +164,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX choices_by_alert ON choices (alert_id);
     CREATE INDEX choices_by_time ON choices (created_at);
     """,
+    # 5: the parent's dashboard sessions, server-side, so that logout and a password change end them: a
+    # signed cookie alone stays valid until it expires. Only a hash of each session's token is kept.
+    """
+    CREATE TABLE dashboard_sessions (
+        token_hash TEXT PRIMARY KEY,
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

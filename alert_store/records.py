@@ -10,6 +10,10 @@ DIRECTIONS = ("incoming", "outgoing")
 SOURCES = ("model", "child")
 SNIPPET_MAX_CHARS = 500
 CHOICES = ("went_back", "continued", "told_parent")
+# What the proxy does with a likely scam page: monitor (only tell the parent), warn (a warning the child
+# can pass), block (a warning without "continue"). Written once, here: the config, the dashboard's Settings
+# page, the proxy's options and the command line all take it from this tuple.
+MODES = ("monitor", "warn", "block")
 
 
 # Clients allowed to use the proxy unless the parent narrows it: loopback, RFC 1918 private ranges,
@@ -38,7 +42,10 @@ class SettingKey:
     THRESHOLD_GROOMING = "thresholds.grooming"
     RETENTION_DAYS = "retention.days"  # int
     PROXY_STATUS = "status.proxy"  # written by the proxy: {"scoring": "on"|"off", "reason", "mode", ...}
-    HELPLINE = "help.helpline"  # the child helpline shown on the help page
+    HELPLINE = "help.helpline"  # the child helpline shown on the help page (up writes the country's)
+    COUNTRY = "help.country"  # the parent's country: a code of alert_store.helplines.COUNTRIES, or "other"
+    CHILD_LINE = "help.child_line"  # for "other": the child helpline the parent typed
+    EMERGENCY = "help.emergency"  # for "other": the emergency number the parent typed
 
     @staticmethod
     def threshold(risk: str) -> str:

@@ -76,6 +76,9 @@ class AlertStore:
         self._enable_wal()
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten with zeros rather than left in free pages: a deleted alert's text
+        # must not stay readable in the file (see wipe_deleted for the write-ahead log).
+        self._conn.execute("PRAGMA secure_delete = ON")
         migrate(self._conn)
         with contextlib.suppress(OSError):  # a file we do not own: leave its mode alone
             self.path.chmod(0o600)
@@ -194,7 +197,33 @@ class AlertStore:
         return True
 
     def delete(self, alert_id: int) -> bool:
-        return self._conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount == 1
+        """Delete an alert with every copy of its text: its false-positive feedback and, for a chat alert,
+        the stored turns of its conversation; then wipe the freed bytes from the files (wipe_deleted)."""
+        alert = self.get(alert_id)
+        if alert is None:
+            return False
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("DELETE FROM feedback WHERE alert_id = ?", (alert_id,))
+            if alert.conversation_key:
+                self._conn.execute(
+                    "DELETE FROM conversation_messages WHERE conversation_key = ?", (alert.conversation_key,)
+                )
+            deleted = self._conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,)).rowcount == 1
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self.wipe_deleted()
+        return deleted
+
+    def wipe_deleted(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it to zero bytes, so that text just
+        deleted (zeroed in the database by ``secure_delete``) no longer lingers in old page images in the
+        ``-wal`` file. True when the checkpoint completed; False while another connection still reads an
+        older snapshot (the next delete, purge or SQLite's own checkpoint finishes the job)."""
+        busy, _log_pages, _moved = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def counts_by_day(self, since: float, until: float | None = None) -> list[DayCount]:
         """Alerts per UTC day, child and category in ``[since, until)``."""
@@ -351,6 +380,38 @@ class AlertStore:
             (key, json.dumps(value)),
         )
 
+    def delete_setting(self, key: str) -> bool:
+        """Forget a stored setting (for a parent's choice: what is below it is in force again)."""
+        return self._conn.execute("DELETE FROM settings WHERE key = ?", (key,)).rowcount == 1
+
+    # -- the parent's dashboard sessions ---------------------------------------------------------------
+    def add_session(self, token_hash: str, now: float | None = None) -> None:
+        """Record a new dashboard session (by a hash of its token, never the token itself)."""
+        self._conn.execute(
+            "INSERT INTO dashboard_sessions (token_hash, created_at) VALUES (?, ?)",
+            (token_hash, now or time.time()),
+        )
+
+    def session_active(self, token_hash: str, max_age_s: float, now: float | None = None) -> bool:
+        """True while the session exists and is younger than ``max_age_s``."""
+        row = self._conn.execute(
+            "SELECT created_at FROM dashboard_sessions WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return row is not None and row["created_at"] > (now or time.time()) - max_age_s
+
+    def end_session(self, token_hash: str) -> bool:
+        return (
+            self._conn.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash,)).rowcount
+            == 1
+        )
+
+    def end_sessions(self, older_than_s: float | None = None, now: float | None = None) -> int:
+        """End every session, or only those older than ``older_than_s``; return how many ended."""
+        if older_than_s is None:
+            return self._conn.execute("DELETE FROM dashboard_sessions").rowcount
+        cutoff = (now or time.time()) - older_than_s
+        return self._conn.execute("DELETE FROM dashboard_sessions WHERE created_at <= ?", (cutoff,)).rowcount
+
     # -- blind spots and counters -----------------------------------------------------------------------
     def record_blind_spot(self, kind: str, host: str, device: str, now: float | None = None) -> None:
         _check(kind, ("tls_failed", "doh"), "kind")
@@ -406,6 +467,8 @@ class AlertStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        if result.total or any(result.extra.values()):
+            self.wipe_deleted()
         return result
 
 

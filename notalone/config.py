@@ -1,4 +1,5 @@
-"""NotAlone's one settings object: defaults < ``config.toml`` < ``NOTALONE_<SECTION>_<KEY>`` < CLI flags.
+"""NotAlone's one settings object: defaults < ``config.toml`` < ``NOTALONE_<SECTION>_<KEY>`` < CLI flags
+< the parent's choices on the dashboard's Settings page (stored in the database).
 
 Every key is declared once, below, with its default, its help text and the rule its value must follow;
 the example ``config.toml``, the environment variable names, the validation messages and the reference in
@@ -7,8 +8,11 @@ an error names the source, the key and the bad value::
 
     config.toml: proxy.port must be an integer 1-65535, got 'abc'
 
-The dashboard keeps a few of the same settings in the database (``proxy.mode``, ``retention.days``, ...);
-the parent's choices there override this file while NotAlone runs (:meth:`Config.with_parent_settings`).
+The dashboard keeps a few of the same settings in the database (:data:`PARENT_SETTINGS`: ``proxy.mode``,
+``retention.days``, the country, ...); the parent's choices there override everything else while NotAlone
+runs (:meth:`Config.with_parent_settings`). The proxy, the dashboard and ``notalone up`` all read the
+values in force this way, and every value remembers where it came from (:meth:`Config.origin`), which the
+Settings page shows. The dashboard validates what a parent types with the same rules (:func:`convert`).
 """
 
 from __future__ import annotations
@@ -25,20 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alert_store import SettingKey
+from alert_store import DEFAULT_ALLOWED_CLIENTS, MODES, SettingKey
+from alert_store.helplines import COUNTRIES, DEFAULT_COUNTRY, OTHER, HelplineError, Helplines, helplines_for
+from alert_store.helplines import valid_phone as _valid_phone
 
 ENV_PREFIX = "NOTALONE_"
-DEFAULT_HOME_RANGES: tuple[str, ...] = (
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "169.254.0.0/16",
-    "fe80::/10",
-    "fc00::/7",
-)  # the addon's own default (proxy_addon.access); a test keeps the two equal
+# Set by `notalone up` for its parts: which of its flags set each NOTALONE_* variable it passes on, so that
+# the dashboard can say "from --mode" rather than "from NOTALONE_PROXY_MODE".
+ORIGINS_ENV = "NOTALONE_ORIGINS"
+DEFAULT_HOME_RANGES: tuple[str, ...] = DEFAULT_ALLOWED_CLIENTS  # the proxy's own default too
+DEFAULT = "default"
+DASHBOARD = "dashboard"  # the origin of a value the parent chose on the Settings page
 
 
 class ConfigError(ValueError):
@@ -77,10 +78,14 @@ class Choice:
         return "one of " + ", ".join(self.options)
 
     def convert(self, raw: object) -> str:
-        value = raw.strip().lower() if isinstance(raw, str) else raw
-        if value not in self.options:
+        """The option as declared, matched without regard to case ("Block" -> "block", "gb" -> "GB")."""
+        if not isinstance(raw, str):
             raise _Invalid
-        return typing.cast(str, value)
+        by_folded = {option.casefold(): option for option in self.options}
+        try:
+            return by_folded[raw.strip().casefold()]
+        except KeyError:
+            raise _Invalid from None
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,18 @@ NETWORK = Text("a CIDR range like 192.168.0.0/16", _is_network)
 HOST_NAME = Text(
     "a host name like bank.example or *.bank.example", lambda v: bool(_HOST_PATTERN.fullmatch(v))
 )
+PLAIN_HOST_NAME = Text("a host name like notalone.lan", lambda v: bool(_HOST_NAME.fullmatch(v)))
 PHONE = Text("a phone number", lambda v: bool(_PHONE.fullmatch(v)))
+
+
+def _is_phone_or_empty(value: str) -> bool:
+    try:
+        return not value or bool(_valid_phone(value))
+    except HelplineError:
+        return False
+
+
+OPTIONAL_PHONE = Text("a phone number, or empty", _is_phone_or_empty)
 LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -188,7 +204,7 @@ class ProxySettings:
         "monitor: pages reach the child untouched and parents get alerts; warn: a likely scam "
         "page is replaced by a warning with 'go back' and 'continue anyway'; block: the same without "
         "'continue'. The dashboard's Settings page overrides this.",
-        Choice(("monitor", "warn", "block")),
+        Choice(MODES),
     )
     home_ranges: tuple[str, ...] = setting(
         DEFAULT_HOME_RANGES,
@@ -219,7 +235,7 @@ class ProxySettings:
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    """The parent dashboard (these keys are also read by parent_ui from config.toml, upper-cased)."""
+    """The parent dashboard (parent_ui sees these keys as Flask settings, upper-cased)."""
 
     host: str = setting(
         "0.0.0.0",
@@ -228,6 +244,13 @@ class DashboardSettings:
         HOST,
     )
     port: int = setting(8000, "Port of the dashboard.", PORT)
+    host_names: tuple[str, ...] = setting(
+        (),
+        "Extra names the dashboard answers to, e.g. one your router gives the box (notalone.lan). It "
+        "always answers to the box's own addresses, its host name (and .local) and localhost; any other "
+        "Host is refused, so that a web page cannot reach it by pointing its own name at the box.",
+        TextList(PLAIN_HOST_NAME),
+    )
     threads: int = setting(4, "Request threads of the dashboard's server (waitress).", Integer(1, 64))
     page_size: int = setting(25, "Alerts per page.", Integer(5, 500))
     login_max_failures: int = setting(
@@ -235,6 +258,12 @@ class DashboardSettings:
     )
     login_window_s: int = setting(
         15 * 60, "Seconds a paused login waits (and over which failures are counted).", Integer(10, 86400)
+    )
+    login_max_failures_all: int = setting(
+        20,
+        "Wrong passwords allowed from all addresses together in the same window; then the login pauses "
+        "for everyone but the box itself (open the dashboard on the machine, or wait).",
+        Integer(1, 10000),
     )
 
 
@@ -260,46 +289,71 @@ class LoggingSettings:
 
 @dataclass(frozen=True)
 class HelpSettings:
-    """Where a parent is told to turn in an emergency."""
+    """Where a child and a parent are told to turn: the country's child helpline and emergency number."""
 
+    country: str = setting(
+        DEFAULT_COUNTRY,
+        "The family's country, whose free child helpline and emergency number the child's pages and the "
+        "dashboard show (VN: 111 and 113; GB: Childline 0800 1111 and 999; ...). 'other': give child_line "
+        "and emergency. The parent picks it at first run; the dashboard's Settings page overrides this.",
+        Choice((*COUNTRIES, OTHER)),
+    )
+    child_line: str = setting("", "With country = 'other': the child helpline to show.", OPTIONAL_PHONE)
+    emergency: str = setting(
+        "", "With country = 'other': the emergency (police) number to show.", OPTIONAL_PHONE
+    )
     helpline: str = setting(
         "111",
-        "Child-protection helpline for the parent and the child (111: Vietnam's free national "
-        "child protection hotline; change it for your country). Shown on the child's help page.",
+        "Replaced by country: still accepted so that older config files load, and no longer read.",
         PHONE,
     )
 
 
 @dataclass(frozen=True)
 class Config:
-    """Every setting, immutable. Build it with :func:`load_config`."""
+    """Every setting, immutable, with where each value came from. Build it with :func:`load_config`, then
+    :meth:`with_parent_settings` for the values in force."""
 
     proxy: ProxySettings = field(default_factory=ProxySettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     help: HelpSettings = field(default_factory=HelpSettings)
+    # "section.key" -> where its value came from: "config.toml", "NOTALONE_PROXY_MODE", "--mode",
+    # "dashboard"; a key not listed has its default. Not part of equality: two configs with the same
+    # values are the same settings in force.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, key: str) -> Any:
         section, name = key.split(".", 1)
         return getattr(getattr(self, section), name)
 
-    def with_values(self, values: Mapping[str, Any]) -> Config:
-        """A copy with ``{"section.key": value}`` replaced (values already converted)."""
+    def origin(self, key: str) -> str:
+        """Where ``key``'s value in force came from: ``"default"``, a file name, a variable, a flag or
+        ``"dashboard"``."""
+        return self.origins.get(key, DEFAULT)
+
+    def with_values(self, values: Mapping[str, Any], origin: str | Mapping[str, str] | None = None) -> Config:
+        """A copy with ``{"section.key": value}`` replaced (values already converted), each recorded as
+        coming from ``origin`` (one source for all, or a source per key)."""
         by_section: dict[str, dict[str, Any]] = {}
         for key, value in values.items():
             section, name = key.split(".", 1)
             by_section.setdefault(section, {})[name] = value
+        origins = dict(self.origins)
+        if origin is not None:
+            origins |= {k: origin if isinstance(origin, str) else origin[k] for k in values}
         return dataclasses.replace(
             self,
             **{
                 section: dataclasses.replace(getattr(self, section), **changes)
                 for section, changes in by_section.items()
             },
+            origins=origins,
         )
 
     def with_parent_settings(self, stored: Mapping[str, Any]) -> tuple[Config, list[str]]:
-        """Overlay what the parent chose in the dashboard (the store's settings table).
+        """Overlay what the parent chose in the dashboard (the store's settings table): the values in force.
 
         Returns the new config and the problems found; a bad stored value keeps this config's value.
         """
@@ -311,16 +365,34 @@ class Config:
                     values[key] = convert(key, stored[stored_key], f"dashboard setting {stored_key}")
                 except ConfigError as exc:
                     problems.append(str(exc))
-        return self.with_values(values), problems
+        return self.with_values(values, DASHBOARD), problems
+
+    def helplines(self) -> Helplines:
+        """The country's child helpline and emergency number (for "other", the numbers given; Vietnam's
+        when "other" lacks one of them)."""
+        try:
+            return helplines_for(self.help.country, self.help.child_line, self.help.emergency)
+        except HelplineError:
+            return COUNTRIES[DEFAULT_COUNTRY]
 
 
-# The dashboard's settings-table keys that override config keys (parent_ui/settings.py writes them).
+# The dashboard's settings-table keys that override config keys (parent_ui/settings.py writes them, the
+# proxy and `notalone up` read them through Config.with_parent_settings).
 PARENT_SETTINGS: dict[str, str] = {
     SettingKey.MODE: "proxy.mode",
     SettingKey.ALLOWED_CLIENTS: "proxy.home_ranges",
     SettingKey.IGNORE_HOSTS: "proxy.ignore_hosts",
     SettingKey.RETENTION_DAYS: "retention.days",
+    SettingKey.COUNTRY: "help.country",
+    SettingKey.CHILD_LINE: "help.child_line",
+    SettingKey.EMERGENCY: "help.emergency",
 }
+STORED_KEY: dict[str, str] = {key: stored for stored, key in PARENT_SETTINGS.items()}
+
+
+def stored_form(value: Any) -> Any:
+    """A converted value as the settings table keeps it (JSON: tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 # -- introspection ------------------------------------------------------------------------------------------
@@ -346,7 +418,8 @@ class Key:
 def sections() -> Iterator[tuple[str, type]]:
     hints = typing.get_type_hints(Config)
     for f in dataclasses.fields(Config):
-        yield f.name, hints[f.name]
+        if dataclasses.is_dataclass(hints[f.name]):  # not ``origins``
+            yield f.name, hints[f.name]
 
 
 def keys() -> Iterator[Key]:
@@ -411,17 +484,40 @@ def load_config(
     it (``"--proxy-port"``) for error messages.
     """
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     if config_file is not None and config_file.is_file():
-        values |= read_file(config_file)
-    values |= read_environment(os.environ if environ is None else environ)
+        from_file = read_file(config_file)
+        values |= from_file
+        origins |= dict.fromkeys(from_file, config_file.name)
+    environ = os.environ if environ is None else environ
+    from_environment = read_environment(environ)
+    values |= from_environment
+    origins |= {key: KEYS[key].env_var for key in from_environment}
+    origins |= _flag_origins(environ, from_environment)
     for key, (source, raw) in (overrides or {}).items():
         values[key] = convert(key, raw, source)
-    return Config().with_values(values)
+        origins[key] = source
+    return Config().with_values(values, origins)
 
 
-def environment_for(values: Mapping[str, Any]) -> dict[str, str]:
-    """``{"section.key": value}`` as the environment variables that set them, for a child process."""
-    return {KEYS[key].env_var: _as_text(value) for key, value in values.items()}
+def _flag_origins(environ: Mapping[str, str], from_environment: Mapping[str, Any]) -> dict[str, str]:
+    """The flags of ``notalone up`` behind variables it set for this process (:data:`ORIGINS_ENV`)."""
+    try:
+        named = json.loads(environ.get(ORIGINS_ENV, "{}"))
+    except ValueError:
+        return {}
+    if not isinstance(named, dict):
+        return {}
+    return {key: str(flag) for key, flag in named.items() if key in from_environment}
+
+
+def environment_for(values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{"section.key": value}`` as the environment variables that set them, for a child process; with
+    ``origins`` (the flag that set each key), the child reports those flags as where the values came from."""
+    environment = {KEYS[key].env_var: _as_text(value) for key, value in values.items()}
+    if origins:
+        environment[ORIGINS_ENV] = json.dumps({key: origins[key] for key in values if key in origins})
+    return environment
 
 
 def _as_text(value: Any) -> str:
@@ -469,6 +565,20 @@ def example_config() -> str:
             out += _comment(f"Allowed: {key.rule.describe()}. Environment: {key.env_var}.")
             out.append(f"{key.name} = {_toml_value(key.default)}")
     return "\n".join(out) + "\n"
+
+
+def reference_markdown() -> str:
+    """The per-section tables and key descriptions of ``docs/configuration.md`` (a test keeps them equal)."""
+    out: list[str] = []
+    for section, cls in sections():
+        keys = [k for k in KEYS.values() if k.section == section]
+        out += [f"## [{section}]", "", (cls.__doc__ or "").strip(), ""]
+        out += ["| Key | Default | Allowed | Environment variable |", "|---|---|---|---|"]
+        out += [
+            f"| `{k.name}` | `{_toml_value(k.default)}` | {k.rule.describe()} | `{k.env_var}` |" for k in keys
+        ]
+        out += ["", *(f"- **`{k.dotted}`**: {k.help}" for k in keys), ""]
+    return "\n".join(out)
 
 
 def write_example_config(path: Path) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,18 +10,14 @@ from typing import Any
 from flask import Flask, Response, g, redirect, request, url_for
 
 from alert_store import DataDir, default_data_dir
+from notalone.config import Config, load_config
 
 DEFAULTS: dict[str, Any] = {
-    "PAGE_SIZE": 25,
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_WINDOW_S": 15 * 60,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "notalone_session",
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    "WIREGUARD_PORT": 51820,
-    "PROXY_PORT": 8080,
 }
 
 # Endpoints served without a login. Everything else is refused unless the parent is logged in: the gate
@@ -36,24 +31,28 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _data_dir_config(root: Path) -> dict[str, Any]:
-    """The ``[dashboard]`` table of the data directory's ``config.toml``, keys upper-cased for Flask."""
-    config_file = DataDir(root).config_file
-    if not config_file.is_file():
-        return {}
-    with config_file.open("rb") as fh:
-        table = tomllib.load(fh).get("dashboard", {})
-    return {str(key).upper(): value for key, value in table.items()}
+def _dashboard_config(settings: Config) -> dict[str, Any]:
+    """The ``[dashboard]`` settings in Flask's upper-case names, plus the ports the device pages show."""
+    values = {name.upper(): value for name, value in vars(settings.dashboard).items()}
+    values |= {"PROXY_PORT": settings.proxy.port, "WIREGUARD_PORT": settings.proxy.wireguard_port}
+    return values
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the dashboard: defaults, then the data directory's config, then ``test_config``."""
+    """Build the dashboard: defaults, then NotAlone's settings, then ``test_config``.
+
+    The settings are ``test_config["SETTINGS"]`` (a :class:`notalone.config.Config`, as ``notalone
+    dashboard`` passes them) or else loaded from the data directory's ``config.toml`` and the environment;
+    the Settings page overlays the parent's stored choices on them (``parent_ui.settings.in_force``).
+    """
+    test_config = dict(test_config or {})
+    root = Path(test_config.get("DATA_DIR") or default_data_dir())
+    config = test_config.pop("SETTINGS", None) or load_config(DataDir(root).config_file)
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
-    root = Path((test_config or {}).get("DATA_DIR") or default_data_dir())
-    app.config.from_mapping(_data_dir_config(root))
-    if test_config is not None:
-        app.config.from_mapping(test_config)
+    app.config.from_mapping(_dashboard_config(config))
+    app.config.from_mapping(test_config)
+    app.extensions["notalone_settings"] = config
     app.config["DATA_DIR"] = str(Path(app.config.get("DATA_DIR") or root))
     DataDir(Path(app.config["DATA_DIR"])).ensure()
 

@@ -16,6 +16,7 @@ from parent_ui.db import get_db
 from parent_ui.guidance import HELP_RESPONSE, explain
 from parent_ui.i18n import current_language
 from parent_ui.i18n import gettext as _
+from parent_ui.settings import in_force
 from parent_ui.text import highlight
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -135,7 +136,14 @@ def detail(alert_id: int) -> ResponseReturnValue:
         explanation=explain(alert),
         context=context,
         help_response=HELP_RESPONSE,
+        numbers=_numbers(),
     )
+
+
+def _numbers() -> dict[str, str]:
+    """The numbers the advice names: the child helpline and emergency number of the family's country."""
+    helplines = in_force()[0].helplines()
+    return {"child_line": helplines.child_line, "emergency": helplines.emergency}
 
 
 @bp.post("/<int:alert_id>/reviewed")

@@ -1,12 +1,15 @@
 """Login, logout and password change; the parent's session and the first-run check every request uses.
 
-Sessions are signed cookies. Each carries the store's ``auth.session_epoch``: changing the password bumps
-the epoch, which ends every other session at once.
+The session cookie is signed, but a signature alone cannot be taken back: the cookie names a random
+session token, and only a session whose token's hash is in the store (``dashboard_sessions``) is logged in.
+Logout deletes it; a password change deletes them all; each expires after ``PERMANENT_SESSION_LIFETIME``
+counted from the login (not renewed by use). A cookie replayed after any of these opens nothing.
 """
 
 from __future__ import annotations
 
-import time
+import hashlib
+import secrets
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -19,9 +22,9 @@ from parent_ui.security import login_throttle, rotate_csrf_token, safe_next
 bp = Blueprint("auth", __name__)
 
 PASSWORD_HASH_KEY = "auth.password_hash"
-SESSION_EPOCH_KEY = "auth.session_epoch"
 MIN_PASSWORD_LENGTH = 8
 PARENT = "parent"
+SESSION_TOKEN = "sid"
 
 
 def _settings() -> dict:
@@ -34,11 +37,20 @@ def is_setup_done() -> bool:
     return bool(_settings().get(PASSWORD_HASH_KEY))
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _lifetime_s() -> float:
+    return current_app.permanent_session_lifetime.total_seconds()
+
+
 def current_parent() -> str | None:
-    """``"parent"`` when this session logged in since the last password change, else ``None``."""
-    if session.get("parent") != PARENT:
+    """``"parent"`` when this session's token is still live in the store, else ``None``."""
+    token = session.get(SESSION_TOKEN)
+    if session.get("parent") != PARENT or not isinstance(token, str):
         return None
-    if session.get("epoch") != _settings().get(SESSION_EPOCH_KEY, 0):
+    if not get_db().session_active(_token_hash(token), _lifetime_s()):
         return None
     return PARENT
 
@@ -58,27 +70,40 @@ def password_problem(password: str, confirm: str) -> str | None:
     return None
 
 
-def set_password(password: str) -> int:
-    """Store a new password hash and end every existing session; return the new session epoch."""
+def set_password(password: str) -> None:
+    """Store a new password hash and end every existing session, everywhere."""
     store = get_db()
-    epoch = int(store.settings().get(SESSION_EPOCH_KEY, 0)) + 1
     store.set_setting(PASSWORD_HASH_KEY, hash_password(password))
-    store.set_setting(SESSION_EPOCH_KEY, epoch)
+    store.end_sessions()
     g.pop("settings", None)
-    return epoch
 
 
-def start_session(epoch: int) -> None:
-    """Log the parent in with a fresh session: nothing an attacker planted before login survives."""
+def _clear_session_keeping_language() -> None:
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def start_session() -> None:
+    """Log the parent in with a fresh session: nothing an attacker planted before login survives."""
+    _clear_session_keeping_language()
+    token = secrets.token_urlsafe(32)
+    store = get_db()
+    store.end_sessions(older_than_s=_lifetime_s())  # expired ones: keep the table small
+    store.add_session(_token_hash(token))
     session["parent"] = PARENT
-    session["epoch"] = epoch
-    session["since"] = time.time()
+    session[SESSION_TOKEN] = token
     session.permanent = True
     rotate_csrf_token()
+
+
+def end_session() -> None:
+    """Log this session out, server-side: its cookie, kept or copied, no longer opens anything."""
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        get_db().end_session(_token_hash(token))
+    _clear_session_keeping_language()
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -97,7 +122,7 @@ def login() -> ResponseReturnValue:
             status = 429
         elif check_password_hash(_settings().get(PASSWORD_HASH_KEY, ""), request.form.get("password", "")):
             login_throttle().reset(client)
-            start_session(int(_settings().get(SESSION_EPOCH_KEY, 0)))
+            start_session()
             current_app.logger.info("parent logged in from %s", client)
             return redirect(safe_next(request.form.get("next"), url_for("alerts.index")))
         else:
@@ -110,10 +135,7 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    end_session()
     return redirect(url_for("auth.login"))
 
 
@@ -126,7 +148,8 @@ def change_password() -> ResponseReturnValue:
         else:
             error = password_problem(request.form.get("password", ""), request.form.get("confirm", ""))
         if error is None:
-            start_session(set_password(request.form["password"]))
+            set_password(request.form["password"])
+            start_session()
             flash(_("Password changed. Other devices have been logged out."), "ok")
             return redirect(url_for("alerts.index"))
     return render_template("auth/password.html", error=error), 400 if error else 200

@@ -74,7 +74,7 @@ HELP_TOPIC_STEPS = {
         "Your child was asked for photos or to meet. Keep the messages as evidence and do not let them "
         "meet anyone alone.",
         "Report the account in the app; if photos were sent or a meeting was planned, contact the police "
-        "(113 in Vietnam).",
+        "({emergency}).",
     ),
     "scary": (
         "Your child saw something that frightened them. Listen, tell them it is not their fault, and "
@@ -95,14 +95,14 @@ URGENT_SCAM_STEPS = (
     "If someone says your child is kidnapped, arrested or in hospital and asks for money: "
     "call your child directly first, and the school or the hospital on a number you look up yourself.",
     "Do not transfer money and do not share codes, however urgent the caller sounds.",
-    "Contact the police (113 in Vietnam) and report the number or account.",
+    "Contact the police ({emergency}) and report the number or account.",
 )
 
 HELP_RESPONSE = (
     'Say thank you first: "You did the right thing by telling me."',
     "Keep your voice calm; a child who is scolded may not tell you next time.",
     "Do not take the device away as a punishment for asking for help.",
-    "If your child is in danger now, call 113 (police) or 111 (child protection hotline, free).",
+    "If your child is in danger now, call {emergency} (police) or the child helpline {child_line} (free).",
 )
 
 

@@ -1,16 +1,20 @@
-"""The dashboard's own defences: the session secret, CSRF tokens and the login throttle."""
+"""The dashboard's own defences: the Host check, the session secret, CSRF tokens and the login throttle."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
-import threading
+import socket
 import time
-from collections import deque
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request, session
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 SECRET_KEY_FILE = "dashboard-secret.key"
 CSRF_FIELD = "csrf_token"
@@ -34,6 +38,60 @@ def load_or_create_secret_key(root: Path) -> bytes:
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
     return key
+
+
+# -- Host names ---------------------------------------------------------------------------------------------
+def _is_own_address(address: str) -> bool:
+    """True for an address of this machine: loopback, or one a socket can be bound to (which the kernel
+    allows only for its own interfaces' addresses, so the answer follows DHCP changes)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    if ip.is_unspecified or ip.is_multicast:
+        return False
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(ip), 0))
+    except OSError:
+        return False
+    return True
+
+
+def own_host_names(configured: tuple[str, ...] | list[str] = ()) -> frozenset[str]:
+    """The names this machine answers to: localhost, its host name (with .local for mDNS), its fully
+    qualified name, and the names the parent configured (``dashboard.host_names``)."""
+    name = socket.gethostname().casefold()
+    names = {"localhost", name, f"{name}.local", socket.getfqdn().casefold()}
+    names |= {n.casefold().rstrip(".") for n in configured}
+    return frozenset(n for n in names if n)
+
+
+def host_is_own(host: str, names: frozenset[str]) -> bool:
+    """True when a request's ``Host`` (``name``, ``name:port``, ``[v6]:port``) is one of ``names`` (see
+    :func:`own_host_names`) or an address of this machine."""
+    try:
+        hostname = urlsplit("//" + host).hostname or ""
+    except ValueError:
+        return False
+    hostname = hostname.rstrip(".")
+    return hostname in names or _is_own_address(hostname)
+
+
+def check_host() -> None:
+    """Refuse a request whose Host is not one of the box's: a web page that rebinds its own DNS name to
+    the box's address (DNS rebinding) would otherwise be same-origin with the dashboard, able to read it
+    and to post /setup before the parent has. (Flask's TRUSTED_HOSTS wants a fixed list; the box's
+    addresses change with DHCP, so an address is checked against the machine's interfaces when it comes.)"""
+    if not host_is_own(request.host, current_app.extensions["notalone_host_names"]):
+        abort(
+            400,
+            description="This dashboard answers only at the NotAlone machine's own addresses and names. "
+            "Open it at the address `notalone up` printed, or add this name to dashboard.host_names.",
+        )
 
 
 # -- CSRF -------------------------------------------------------------------------------------------------
@@ -63,40 +121,43 @@ def check_csrf() -> None:
 
 # -- login throttle ---------------------------------------------------------------------------------------
 class LoginThrottle:
-    """At most ``max_failures`` failed logins per client address in ``window_s``; then locked until the
-    oldest failure leaves the window. Kept in memory: one waitress process serves the dashboard."""
+    """Wrong passwords allowed in a moving window of ``window_s``: ``max_failures`` per client address, and
+    ``max_failures_all`` from all addresses together, so that guesses spread over many addresses are
+    refused too. The box itself (loopback) is never held back by the others' failures, only by its own:
+    the parent can always get in at the machine. Counted with the ``limits`` library's moving window in
+    memory (one waitress process serves the dashboard; its storage expires old entries itself)."""
 
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, max_failures: int, window_s: int, max_failures_all: int) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._per_address = RateLimitItemPerSecond(max_failures, window_s)
+        self._everyone = RateLimitItemPerSecond(max_failures_all, window_s)
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.window_s:
-            failures.popleft()
-        return failures
-
-    def locked_for(self, client: str, now: float | None = None) -> float:
+    def locked_for(self, client: str) -> float:
         """Seconds until ``client`` may try again; 0 when it may try now."""
-        now = time.time() if now is None else now
-        with self._lock:
-            failures = self._recent(client, now)
-            if len(failures) < self.max_failures:
-                return 0.0
-            return failures[0] + self.window_s - now
+        checks = [(self._per_address, ("address", client))]
+        if not _is_loopback(client):
+            checks.append((self._everyone, ("everyone",)))
+        wait = 0.0
+        for item, identifiers in checks:
+            if not self._limiter.test(item, *identifiers):
+                reset_at = self._limiter.get_window_stats(item, *identifiers).reset_time
+                wait = max(wait, reset_at - time.time(), 1.0)
+        return wait
 
-    def record_failure(self, client: str, now: float | None = None) -> None:
-        now = time.time() if now is None else now
-        with self._lock:
-            self._recent(client, now).append(now)
-            if len(self._failures) > 10_000:  # bound memory against address-spraying
-                self._failures = {k: v for k, v in self._failures.items() if v}
+    def record_failure(self, client: str) -> None:
+        self._limiter.hit(self._per_address, "address", client)
+        self._limiter.hit(self._everyone, "everyone")
 
     def reset(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+        """After a good password: this address starts afresh (the count for everyone stays)."""
+        self._limiter.clear(self._per_address, "address", client)
+
+
+def _is_loopback(client: str) -> bool:
+    try:
+        return ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
 
 
 def login_throttle() -> LoginThrottle:
@@ -105,8 +166,11 @@ def login_throttle() -> LoginThrottle:
 
 def init_app(app: Flask) -> None:
     app.extensions["notalone_login_throttle"] = LoginThrottle(
-        app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_S"]
+        app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_S"], app.config["LOGIN_MAX_FAILURES_ALL"]
     )
+    # Looked up once: socket.getfqdn() may wait on DNS, which no request should.
+    app.extensions["notalone_host_names"] = own_host_names(app.config.get("HOST_NAMES", ()))
+    app.before_request(check_host)  # first: before the set-up gate and the CSRF check
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
 

@@ -1,8 +1,15 @@
-"""Settings the parent changes: mode, thresholds, retention, client ranges, ignored hosts, notifications.
+"""Settings the parent changes: mode, client ranges, ignored hosts, retention, country, thresholds and
+notifications.
 
-Each is one key of the store's settings table (the proxy reads them and they override config.toml):
-``proxy.mode``, ``thresholds.scam``, ``thresholds.grooming``, ``retention.days``, ``proxy.allowed_clients``,
-``proxy.ignore_hosts``, ``notify.email`` (a dict), ``notify.smtp_password``, ``notify.webhook``,
+The page shows the values in force (``notalone.config``: defaults < config.toml < environment < flags <
+the parent's stored choices) and says where each came from. A save stores only what the parent changed, so an
+unchanged save never turns a config.toml setting into a stored one (that would override later edits of
+the file, and once stored built-in defaults over it). Values are checked by the config's own rules.
+
+Config-backed keys are stored under :data:`notalone.config.PARENT_SETTINGS` (``proxy.mode``,
+``proxy.allowed_clients``, ``proxy.ignore_hosts``, ``retention.days``, ``help.country``,
+``help.child_line``, ``help.emergency``); the dashboard's own are ``thresholds.scam``,
+``thresholds.grooming``, ``notify.email`` (a dict), ``notify.smtp_password``, ``notify.webhook``,
 ``notify.digest``.
 """
 
@@ -14,50 +21,104 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from alert_store import DEFAULT_ALLOWED_CLIENTS, SettingKey
+from alert_store import MODES, SettingKey
+from alert_store.helplines import COUNTRIES, OTHER, HelplineError, helplines_for
+from notalone.config import (
+    DASHBOARD,
+    DEFAULT,
+    KEYS,
+    PLAIN_HOST_NAME,
+    STORED_KEY,
+    Config,
+    ConfigError,
+    convert,
+    stored_form,
+)
 from parent_ui.db import get_db
 from parent_ui.i18n import gettext as _
 from parent_ui.notifications import Notifier
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-MODES = ("monitor", "warn", "block")
 DIGESTS = ("off", "daily", "weekly")
-# Thresholds default to None: the model's own, chosen on validation data (see models/model-card.json).
+# Form field -> the config key it sets (stored under STORED_KEY[key]).
+CONFIG_FIELDS = {
+    "mode": "proxy.mode",
+    "allowed_clients": "proxy.home_ranges",
+    "ignore_hosts": "proxy.ignore_hosts",
+    "retention_days": "retention.days",
+    "country": "help.country",
+    "child_line": "help.child_line",
+    "emergency": "help.emergency",
+}
+LIST_FIELDS = frozenset({"allowed_clients", "ignore_hosts"})
+# Choices a parent can take back, so that config.toml (or the default) is in force again. Not the country:
+# the child's pages read it from the store, so it stays stored once chosen.
+RESETTABLE = ("proxy.mode", "proxy.home_ranges", "proxy.ignore_hosts", "retention.days")
+# The dashboard's own settings (not in config.toml). Thresholds default to None: the model's own, chosen
+# on validation data (see models/model-card.json).
 DEFAULTS: dict[str, Any] = {
-    SettingKey.MODE: "monitor",
     SettingKey.THRESHOLD_SCAM: None,
     SettingKey.THRESHOLD_GROOMING: None,
-    SettingKey.RETENTION_DAYS: 30,
-    SettingKey.ALLOWED_CLIENTS: list(DEFAULT_ALLOWED_CLIENTS),
-    SettingKey.IGNORE_HOSTS: [],
     "notify.email": {"to": "", "smtp_host": "", "smtp_port": 587, "smtp_user": "", "starttls": True},
     "notify.webhook": "",
     "notify.digest": "daily",
 }
-HOST_PATTERN = re.compile(
-    r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-)
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 
 
 @dataclass
 class Form:
-    """The parsed form: values to store and, per field, what was wrong with it."""
+    """The parsed form: the changed values to store and, per field, what was wrong with it."""
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def in_force() -> tuple[Config, list[str]]:
+    """The settings in force now: NotAlone's (config.toml, environment, flags) with the parent's choices."""
+    base: Config = current_app.extensions["notalone_settings"]
+    return base.with_parent_settings(get_db().settings())
+
+
 def current_settings() -> dict[str, Any]:
+    """Everything the page shows, by stored key: the config-backed values in force and the dashboard's own."""
     stored = get_db().settings()
     merged = {key: stored.get(key, default) for key, default in DEFAULTS.items()}
     merged["notify.email"] = {**DEFAULTS["notify.email"], **(stored.get("notify.email") or {})}
     merged["smtp_password_set"] = bool(stored.get("notify.smtp_password"))
+    config, _problems = in_force()
+    for key in CONFIG_FIELDS.values():
+        merged[STORED_KEY[key]] = stored_form(config.get(key))
     return merged
+
+
+def origin_label(origin: str) -> str:
+    """Where a value in force came from, in the parent's words."""
+    if origin == DEFAULT:
+        return _("NotAlone's default")
+    if origin == DASHBOARD:
+        return _("your choice on this page")
+    if origin.startswith("--"):
+        return _("the command-line option {name}", name=origin)
+    if origin.startswith("NOTALONE_"):
+        return _("the environment variable {name}", name=origin)
+    return _("the settings file {name}", name=origin)
+
+
+KEY_NAMES = {
+    "proxy.mode": "What NotAlone does when it finds something",
+    "proxy.home_ranges": "Home address ranges allowed to use NotAlone",
+    "proxy.ignore_hosts": "Sites never checked (banking, apps that refuse checking)",
+    "retention.days": "Keep alerts for (days)",
+}
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
 
 
 def _lines(raw: str) -> list[str]:
@@ -66,56 +127,82 @@ def _lines(raw: str) -> list[str]:
 
 def _number(
     form: Form, key: str, raw: str, low: float, high: float, *, integer: bool = False, optional: bool = False
-) -> None:
+) -> Any:
     if optional and not raw.strip():
-        form.values[key] = None  # blank: back to the default
-        return
+        return None  # blank: back to the default
     try:
         value: float = int(raw) if integer else float(raw)
     except ValueError:
         form.errors[key] = _("Enter a number.")
-        return
+        return None
     if not low <= value <= high:
         form.errors[key] = _("Enter a number from {low} to {high}.", low=low, high=high)
-        return
-    form.values[key] = value
+        return None
+    return value
 
 
-def parse_settings(data: dict[str, str]) -> Form:
-    form = Form()
-    if (mode := data.get("mode", "")) in MODES:
-        form.values["proxy.mode"] = mode
-    else:
-        form.errors["proxy.mode"] = _("Choose monitor, warn or block.")
-    for risk in ("scam", "grooming"):
-        raw = data.get(f"threshold_{risk}", "")
-        _number(form, SettingKey.threshold(risk), raw, 0.05, 0.99, optional=True)
-    _number(form, "retention.days", data.get("retention_days", ""), 1, 3650, integer=True)
+def _config_error(field_name: str, raw: Any) -> str:
+    """The message for a value the config's rule refused, naming the bad item of a list."""
+    key = CONFIG_FIELDS[field_name]
+    rule = KEYS[key].rule
+    if field_name == "allowed_clients":
+        bad = next(item for item in raw if not rule.item.check(item))
+        return _("{value} is not an address range like 192.168.1.0/24.", value=bad)
+    if field_name == "ignore_hosts":
+        bad = next(item for item in raw if not rule.item.check(item))
+        return _("{value} is not a host name like bank.example or *.bank.example.", value=bad)
+    if field_name == "mode":
+        return _("Choose monitor, warn or block.")
+    if field_name == "retention_days":
+        return _("Enter a number from {low} to {high}.", low=rule.low, high=rule.high)
+    if field_name == "country":
+        return _("Choose a country from the list.")
+    return _("{value} is not a phone number.", value=str(raw)[:40])
 
-    networks = []
-    for item in _lines(data.get("allowed_clients", "")):
+
+def parse_config_fields(data: dict[str, str], config: Config, form: Form) -> None:
+    """The config-backed fields: checked by the config's rules, kept only where they differ from
+    ``config`` (the values in force). A field the form did not send is left as it is."""
+    chosen: dict[str, Any] = {}
+    for field_name, key in CONFIG_FIELDS.items():
+        if field_name not in data:
+            continue
+        raw: Any = data[field_name]
+        if field_name == "ignore_hosts":
+            raw = list(dict.fromkeys(h.casefold().rstrip(".") for h in _lines(raw)))
+        elif field_name in LIST_FIELDS:
+            raw = _lines(raw)
         try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
-        except ValueError:
-            form.errors["proxy.allowed_clients"] = _(
-                "{value} is not an address range like 192.168.1.0/24.", value=item
+            value = convert(key, raw, "Settings")
+        except ConfigError:
+            form.errors[STORED_KEY[key]] = _config_error(field_name, raw)
+            continue
+        if field_name == "allowed_clients" and not value:
+            form.errors[STORED_KEY[key]] = _("Add at least one range, or no device can use the proxy.")
+            continue
+        chosen[key] = value
+    after = config.with_values(chosen)
+    if after.help.country == OTHER:
+        try:
+            helplines_for(OTHER, after.help.child_line, after.help.emergency)
+        except HelplineError:
+            form.errors[SettingKey.COUNTRY] = _(
+                "For another country, enter its child helpline and its emergency number."
             )
-            break
-    else:
-        if networks:
-            form.values["proxy.allowed_clients"] = networks
-        else:
-            form.errors["proxy.allowed_clients"] = _(
-                "Add at least one range, or no device can use the proxy."
-            )
+    for key, value in chosen.items():
+        if value != config.get(key):
+            form.values[STORED_KEY[key]] = stored_form(value)
 
-    hosts = [h.casefold().rstrip(".") for h in _lines(data.get("ignore_hosts", ""))]
-    if bad := next((h for h in hosts if len(h) > 253 or not HOST_PATTERN.match(h)), None):
-        form.errors["proxy.ignore_hosts"] = _(
-            "{value} is not a host name like bank.example or *.bank.example.", value=bad
-        )
-    else:
-        form.values["proxy.ignore_hosts"] = list(dict.fromkeys(hosts))
+
+def parse_settings(data: dict[str, str], config: Config, current: dict[str, Any]) -> Form:
+    """The changes ``data`` (the posted form) makes to the settings in force (``config``, ``current``)."""
+    form = Form()
+    parse_config_fields(data, config, form)
+    dashboard: dict[str, Any] = {}
+    for risk in ("scam", "grooming"):
+        if f"threshold_{risk}" in data:
+            key = SettingKey.threshold(risk)
+            dashboard[key] = _number(form, key, data[f"threshold_{risk}"], 0.05, 0.99, optional=True)
 
     email = {
         "to": data.get("email_to", "").strip(),
@@ -128,18 +215,17 @@ def parse_settings(data: dict[str, str]) -> Form:
         form.errors["notify.email"] = _("{value} is not an email address.", value=email["to"])
     elif email["to"] and not email["smtp_host"]:
         form.errors["notify.email"] = _("Enter the mail server (SMTP) to send email through.")
-    elif email["smtp_host"] and not HOST_PATTERN.match(email["smtp_host"].casefold()):
+    elif email["smtp_host"] and not PLAIN_HOST_NAME.check(email["smtp_host"]):
         try:
             ipaddress.ip_address(email["smtp_host"])
         except ValueError:
             form.errors["notify.email"] = _("{value} is not a host name.", value=email["smtp_host"])
     port = Form()
-    _number(port, "port", data.get("smtp_port", "587") or "587", 1, 65535, integer=True)
+    email["smtp_port"] = _number(port, "port", data.get("smtp_port", "587") or "587", 1, 65535, integer=True)
     if port.errors:
         form.errors["notify.email"] = port.errors["port"]
     elif "notify.email" not in form.errors:
-        email["smtp_port"] = port.values["port"]
-        form.values["notify.email"] = email
+        dashboard["notify.email"] = email
     if password := data.get("smtp_password", ""):
         form.values["notify.smtp_password"] = password
 
@@ -148,19 +234,23 @@ def parse_settings(data: dict[str, str]) -> Form:
     if parts and (parts.scheme not in ("http", "https") or not parts.hostname or len(webhook) > 2000):
         form.errors["notify.webhook"] = _("The webhook must be an http:// or https:// address.")
     else:
-        form.values["notify.webhook"] = webhook
+        dashboard["notify.webhook"] = webhook
     if (digest := data.get("digest", "")) in DIGESTS:
-        form.values["notify.digest"] = digest
+        dashboard["notify.digest"] = digest
     else:
         form.errors["notify.digest"] = _("Choose off, daily or weekly.")
+    for key, value in dashboard.items():
+        if key not in form.errors and value != current.get(key):
+            form.values[key] = value
     return form
 
 
 @bp.route("/", methods=("GET", "POST"))
 def index() -> ResponseReturnValue:
     errors: dict[str, str] = {}
+    config, problems = in_force()
     if request.method == "POST":
-        form = parse_settings(request.form.to_dict())
+        form = parse_settings(request.form.to_dict(), config, current_settings())
         if form.errors:
             errors = form.errors
             flash(_("Nothing was saved: please correct the fields marked below."), "error")
@@ -168,11 +258,28 @@ def index() -> ResponseReturnValue:
             store = get_db()
             for key, value in form.values.items():
                 store.set_setting(key, value)
-            flash(_("Settings saved."), "ok")
+            flash(_("Settings saved.") if form.values else _("Nothing was changed."), "ok")
             return redirect(url_for("settings.index"))
+    origins = {STORED_KEY[key]: origin_label(config.origin(key)) for key in CONFIG_FIELDS.values()}
+    base: Config = current_app.extensions["notalone_settings"]
+    overrides = [
+        (STORED_KEY[key], KEY_NAMES[key], _shown(config.get(key)), _shown(base.get(key)), base.origin(key))
+        for key in RESETTABLE
+        if config.origin(key) == DASHBOARD
+    ]
     status = 400 if errors else 200
     return render_template(
-        "settings.html", s=current_settings(), errors=errors, form=request.form, modes=MODES, digests=DIGESTS
+        "settings.html",
+        s=current_settings(),
+        origins=origins,
+        overrides=[(k, name, now, below, origin_label(o)) for k, name, now, below, o in overrides],
+        problems=problems,
+        errors=errors,
+        form=request.form,
+        modes=MODES,
+        digests=DIGESTS,
+        countries=sorted(COUNTRIES.values(), key=lambda h: h.name),
+        other=OTHER,
     ), status
 
 
@@ -197,9 +304,20 @@ def test_notification() -> ResponseReturnValue:
     return redirect(url_for("settings.index"))
 
 
+@bp.post("/reset")
+def reset() -> ResponseReturnValue:
+    """Take back one of the parent's choices: the value below it (config.toml, or the default) applies."""
+    key = request.form.get("key", "")
+    if key not in RESETTABLE:
+        abort(400, description="Not a setting that can be reset.")
+    get_db().delete_setting(STORED_KEY[key])
+    flash(_("Your choice was removed; the value from the settings file or the default is in force."), "ok")
+    return redirect(url_for("settings.index"))
+
+
 @bp.post("/purge")
 def purge() -> ResponseReturnValue:
-    days = current_settings()["retention.days"]
+    days = in_force()[0].retention.days
     result = get_db().purge_older_than(days)
     flash(
         _(

@@ -41,7 +41,7 @@ from proxy_addon.interstitial import (
     render_interstitial,
     render_went_back,
 )
-from proxy_addon.options import DEFAULT_MAX_BODY, MODES, WORKERS, Settings
+from proxy_addon.options import DEFAULT_MAX_BODY, DEFAULT_RETENTION_DAYS, MODES, WORKERS, Settings
 from proxy_addon.policy import AlertPolicy
 from proxy_addon.retention import RetentionPurge
 from proxy_addon.warned_pages import WarnedPage, WarnedPages
@@ -131,6 +131,12 @@ class NotAlone:
             "Scoring jobs waiting at most; when full the oldest is dropped and counted.",
         )
         loader.add_option("notalone_refresh", int, 3, "Seconds between reads of the parent's settings.")
+        loader.add_option(
+            "notalone_retention_days",
+            int,
+            DEFAULT_RETENTION_DAYS,
+            "Days data is kept (retention.days); the parent's dashboard choice overrides it.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         from mitmproxy import ctx
@@ -144,7 +150,12 @@ class NotAlone:
             raise exceptions.OptionsError(
                 f"notalone_worker must be one of {WORKERS}, not {o.notalone_worker!r}"
             )
-        for name in ("notalone_max_body", "notalone_queue_size", "notalone_refresh"):
+        for name in (
+            "notalone_max_body",
+            "notalone_queue_size",
+            "notalone_refresh",
+            "notalone_retention_days",
+        ):
             if getattr(o, name) < 1:
                 raise exceptions.OptionsError(f"{name} must be at least 1, not {getattr(o, name)!r}")
         try:
@@ -165,6 +176,7 @@ class NotAlone:
             worker=o.notalone_worker,
             queue_size=o.notalone_queue_size,
             refresh_s=o.notalone_refresh,
+            retention_days=o.notalone_retention_days,
         )
         self.settings = self._options
         self.children = ChildMap(

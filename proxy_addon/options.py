@@ -6,11 +6,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from alert_store import SettingKey
+from alert_store import MODES, SettingKey
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.identity import DEFAULT_CHILD
 
-MODES = ("monitor", "warn", "block")
 WORKERS = ("thread", "process")
 DEFAULT_MAX_BODY = 2 * 1024 * 1024  # like e2guardian's default
 DEFAULT_RANGES = HomeRanges.from_specs(DEFAULT_HOME_RANGES)

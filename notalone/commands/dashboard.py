@@ -33,19 +33,7 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
     from parent_ui import create_app
 
     root, config = _settings(data_dir, config_file)
-    # parent_ui reads config.toml's [dashboard] table itself; passing the loaded values here adds the
-    # environment variables and the keys of other sections the dashboard shows (ports, helpline).
-    return create_app(
-        {
-            "DATA_DIR": str(root),
-            "PAGE_SIZE": config.dashboard.page_size,
-            "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
-            "LOGIN_WINDOW_S": config.dashboard.login_window_s,
-            "PROXY_PORT": config.proxy.port,
-            "WIREGUARD_PORT": config.proxy.wireguard_port,
-            "HELPLINE": config.help.helpline,
-        }
-    )
+    return create_app({"DATA_DIR": str(root), "SETTINGS": config})
 
 
 @click.group("dashboard", invoke_without_command=True)

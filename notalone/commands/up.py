@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import re
 import socket
 import sys
 from collections.abc import Callable
@@ -30,8 +29,8 @@ from pathlib import Path
 import click
 
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.commands.proxy import config_options
 from notalone.config import (
-    DEFAULT_HOME_RANGES,
     Config,
     ConfigError,
     environment_for,
@@ -64,26 +63,14 @@ class Layout:
 
 
 # -- building the parts -----------------------------------------------------------------------------------
-def ignore_pattern(host: str) -> str:
-    """A mitmproxy ``ignore_hosts`` regex (matched against ``host:port``) for a host and its subdomains."""
-    return rf"^(.+\.)?{re.escape(host.removeprefix('*.'))}:"
-
-
 def proxy_argv(config: Config, layout: Layout, log_level: str) -> list[str]:
     p = config.proxy
     if importlib.util.find_spec("mitmproxy") is None:  # without importing it here
         raise click.ClickException("mitmproxy is not installed in this environment (it needs Python 3.12+)")
     sets = {
-        "notalone_max_body": [str(p.max_body)],
-        "notalone_dashboard": [f"{layout.dashboard_host}:{config.dashboard.port}"],
+        **config_options(config, f"{layout.dashboard_host}:{config.dashboard.port}"),
         "termlog_verbosity": [_TERMLOG_LEVELS[log_level]],
     }
-    if p.home_ranges != DEFAULT_HOME_RANGES:
-        sets["notalone_home_ranges"] = list(p.home_ranges)
-    if p.ignore_hosts:
-        sets["ignore_hosts"] = [ignore_pattern(host) for host in p.ignore_hosts]
-    if p.wireguard:
-        sets["mode"] = ["regular", f"wireguard@{p.wireguard_port}"]
     argv = [
         sys.executable,
         "-m",
@@ -284,6 +271,8 @@ def up(
         overrides["logging.level"] = ("--verbose", "debug")
     try:
         config = load_config(config_file, overrides=overrides)
+        # The parts load the same settings from the file and the environment; flags reach them this way.
+        flag_env = environment_for({k: config.get(k) for k in overrides}, config.origins)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     configure_logging(config.logging.level, as_json=config.logging.json)
@@ -291,8 +280,9 @@ def up(
         log.info("wrote the example settings file", extra={"path": str(config_file)})
 
     with AlertStore(root.database) as store:  # create the schema before two processes race to
-        store.set_setting(SettingKey.HELPLINE, config.help.helpline)  # the proxy's help page reads it here
         config, problems = config.with_parent_settings(store.settings())
+        # The proxy's help page reads the child helpline here: the one of the country in force.
+        store.set_setting(SettingKey.HELPLINE, config.helplines().child_line)
     for problem in problems:
         log.warning("ignoring a dashboard setting", extra={"problem": problem})
     for key, host, port in (
@@ -308,8 +298,7 @@ def up(
     layout = Layout(
         root, config_file, advertised_host(config.proxy.listen_host), advertised_host(config.dashboard.host)
     )
-    # The parts load the same settings from the file and the environment; flags reach them this way.
-    child_env = {"PYTHONUNBUFFERED": "1", **environment_for({k: config.get(k) for k in overrides})}
+    child_env = {"PYTHONUNBUFFERED": "1", **flag_env}
     parts = [
         PartSpec("proxy", proxy_argv(config, layout, config.logging.level), child_env, _proxy_ready(root)),
         PartSpec(

@@ -131,6 +131,24 @@ def test_environment_for_round_trips_through_the_loader() -> None:
     )
 
 
+def test_each_value_remembers_where_it_came_from(tmp_path: Path) -> None:
+    file = write(tmp_path / "config.toml", "[proxy]\nmode = 'warn'\nport = 9000\n[retention]\ndays = 7\n")
+    flags = {"proxy.port": ("--proxy-port", "9100")}
+    config = load_config(file, environ={"NOTALONE_RETENTION_DAYS": "9"}, overrides=flags)
+    assert [config.origin(k) for k in ("proxy.mode", "proxy.port", "retention.days", "dashboard.port")] == [
+        "config.toml",
+        "--proxy-port",
+        "NOTALONE_RETENTION_DAYS",
+        "default",
+    ]
+    in_force, _problems = config.with_parent_settings({"proxy.mode": "block"})
+    assert in_force.origin("proxy.mode") == "dashboard" and in_force.origin("proxy.port") == "--proxy-port"
+
+    # `notalone up` hands its flags to its parts as variables, naming the flags for the dashboard to show
+    child = load_config(file, environ=cfg.environment_for({"proxy.port": 9100}, config.origins))
+    assert (child.proxy.port, child.origin("proxy.port")) == (9100, "--proxy-port")
+
+
 def test_default_home_ranges_match_the_addons() -> None:
     from proxy_addon.access import DEFAULT_HOME_RANGES
 
@@ -152,3 +170,4 @@ def test_the_configuration_reference_lists_every_key() -> None:
     reference = (docs / "configuration.md").read_text(encoding="utf-8")
     for key in cfg.KEYS.values():
         assert f"`{key.dotted}`" in reference and key.env_var in reference, key.dotted
+    assert cfg.reference_markdown() in reference, "regenerate with notalone.config.reference_markdown()"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from dashboard_helpers import PASSWORD, csrf_from
 from werkzeug.routing import Rule
 
@@ -89,6 +88,7 @@ def test_forms_without_csrf_token_are_refused(app, client, auth, store):
         f"/alerts/{alert_id}/reviewed",
         f"/alerts/{alert_id}/delete",
         "/settings/purge",
+        "/settings/reset",
         "/children/add",
         "/logout",
         "/password",
@@ -117,15 +117,49 @@ def test_login_is_rate_limited_per_client_address(app, client, auth):
     assert response.status_code == 302
 
 
-def test_lockout_ends_after_the_window(app):
+def test_lockout_ends_after_the_window(monkeypatch):
+    import limits.storage.memory
+
     from parent_ui.security import LoginThrottle
 
-    throttle = LoginThrottle(max_failures=5, window_s=900)
-    for i in range(5):
-        throttle.record_failure("10.0.0.2", now=1000.0 + i)
-    assert throttle.locked_for("10.0.0.2", now=1010.0) == pytest.approx(890.0)
-    assert throttle.locked_for("10.0.0.3", now=1010.0) == 0
-    assert throttle.locked_for("10.0.0.2", now=1901.0) == 0
+    clock = [1000.0]
+    monkeypatch.setattr(limits.storage.memory, "time", type("Clock", (), {"time": lambda: clock[0]}))
+    throttle = LoginThrottle(max_failures=5, window_s=900, max_failures_all=20)
+    for _ in range(5):
+        throttle.record_failure("10.0.0.2")
+    assert throttle.locked_for("10.0.0.2") > 0
+    assert throttle.locked_for("10.0.0.3") == 0
+    clock[0] += 901
+    assert throttle.locked_for("10.0.0.2") == 0
+
+
+def test_guesses_from_many_addresses_are_capped_for_everyone_but_the_box(app):
+    cap = app.config["LOGIN_MAX_FAILURES_ALL"]
+    outcomes = []
+    for n in range(150):  # 30 addresses x 5 guesses, each address within its own limit
+        guesser = app.test_client()
+        token = csrf_from(guesser.get("/login").get_data(as_text=True))
+        response = guesser.post(
+            "/login",
+            data={"csrf_token": token, "password": f"guess {n}"},
+            environ_base={"REMOTE_ADDR": f"192.168.1.{100 + n // 5}"},
+        )
+        outcomes.append(response.status_code)
+    assert outcomes[:cap] == [401] * cap
+    assert outcomes[cap:] == [429] * (150 - cap)
+
+    parent_on_lan = app.test_client()
+    token = csrf_from(parent_on_lan.get("/login").get_data(as_text=True))
+    lan = parent_on_lan.post(
+        "/login",
+        data={"csrf_token": token, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "192.168.1.5"},
+    )
+    assert lan.status_code == 429  # even the right password waits for the window
+    parent_at_the_box = app.test_client()
+    token = csrf_from(parent_at_the_box.get("/login").get_data(as_text=True))
+    box = parent_at_the_box.post("/login", data={"csrf_token": token, "password": PASSWORD})
+    assert box.status_code == 302 and parent_at_the_box.get("/alerts/").status_code == 200
 
 
 def test_session_fixation_a_planted_session_does_not_become_logged_in(app, client, auth):
@@ -140,6 +174,41 @@ def test_session_fixation_a_planted_session_does_not_become_logged_in(app, clien
     attacker = app.test_client()
     attacker.set_cookie(app.config["SESSION_COOKIE_NAME"], planted)
     assert attacker.get("/alerts/").status_code == 302
+
+
+def test_a_cookie_replayed_after_logout_opens_nothing(app, client, auth, store):
+    auth.login()
+    assert client.get("/alerts/").status_code == 200
+    kept = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value  # what an eavesdropper keeps
+
+    auth.logout()
+
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], kept)
+    for path in ("/alerts/", "/settings/", "/children/", "/overview/"):
+        response = replay.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    token = csrf_from(replay.get("/login").get_data(as_text=True))
+    assert replay.post("/settings/purge", data={"csrf_token": token}).status_code == 302
+    assert "/login" in replay.post("/settings/purge", data={"csrf_token": token}).headers["Location"]
+
+
+def test_a_cookie_from_before_a_password_change_opens_nothing(app, client, auth):
+    auth.login()
+    kept = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    token = auth.csrf("/password")
+    client.post(
+        "/password",
+        data={
+            "csrf_token": token,
+            "current": PASSWORD,
+            "password": "another password",
+            "confirm": "another password",
+        },
+    )
+    replay = app.test_client()
+    replay.set_cookie(app.config["SESSION_COOKIE_NAME"], kept)
+    assert replay.get("/alerts/").status_code == 302
 
 
 def test_password_change_logs_out_other_sessions(app, client, auth):

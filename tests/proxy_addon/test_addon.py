@@ -460,6 +460,31 @@ def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
     assert proxy.store.settings()["status.proxy"]["mode"] == "block"
 
 
+def test_the_proxy_purges_by_the_configured_retention(make_proxy: Callable[..., Proxy]) -> None:
+    """`notalone up` passes retention.days (say config.toml's 90) as notalone_retention_days: the proxy's
+    own hourly purge must not fall back to 30 days and delete what the parent meant to keep."""
+    import time
+
+    from alert_store import Alert
+    from proxy_addon.retention import RetentionPurge
+
+    proxy = make_proxy(notalone_retention_days=90)
+    kept = proxy.store.add(
+        Alert(
+            child="An",
+            category="scam",
+            severity="high",
+            probability=0.9,
+            snippet="x",
+            created_at=time.time() - 45 * 86400,
+        )
+    )
+    proxy.addon.retention = RetentionPurge()  # due at once
+    proxy.refresh()
+    assert proxy.addon.settings.retention_days == 90
+    assert proxy.store.get(kept) is not None
+
+
 # -- options ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("option", "value"),
