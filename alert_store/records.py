@@ -131,6 +131,7 @@ class Incident:
     child_note: str = ""
     reviewed: bool = False
     false_positive: bool = False
+    last_alert_id: int | None = None  # the newest detection: the dashboard's address for the incident
 
     @property
     def is_conversation(self) -> bool:

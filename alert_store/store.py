@@ -53,6 +53,10 @@ CONVERSATION_FOLD_S = 3 * DAY
 # The proxy's names for a sender it could not name: not a counterpart worth showing.
 GENERIC_SENDERS = frozenset({"", "other", "child"})
 _RANK = {"low": 1, "medium": 2, "high": 3}
+_INCIDENT_SELECT = (
+    "SELECT *, (SELECT max(a.id) FROM alerts a WHERE a.incident_id = incidents.id) AS last_alert_id"
+    " FROM incidents"
+)
 
 
 class StoreError(ValueError):
@@ -199,7 +203,8 @@ class AlertStore:
         return int(self._conn.execute(f"SELECT count(*) FROM alerts {clause}", params).fetchone()[0])
 
     def unread_count(self, child: str | None = None) -> int:
-        return self.count(AlertFilter(child=child, reviewed=False))
+        """Incidents the parent has not reviewed yet (what the dashboard's badge shows)."""
+        return self.count_incidents(IncidentFilter(child=child, reviewed=False))
 
     def mark_reviewed(self, alert_id: int, reviewed: bool = True) -> bool:
         cur = self._conn.execute("UPDATE alerts SET reviewed = ? WHERE id = ?", (int(reviewed), alert_id))
@@ -373,7 +378,7 @@ class AlertStore:
         return row["sender"] if row and row["sender"] not in GENERIC_SENDERS else ""
 
     def incident(self, incident_id: int) -> Incident | None:
-        row = self._conn.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        row = self._conn.execute(f"{_INCIDENT_SELECT} WHERE id = ?", (incident_id,)).fetchone()
         return _incident_from_row(row) if row else None
 
     def incidents(
@@ -382,7 +387,7 @@ class AlertStore:
         """Incidents matching ``where``, the most recently active first."""
         clause, params = _incident_where(where or IncidentFilter())
         rows = self._conn.execute(
-            f"SELECT * FROM incidents {clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
+            f"{_INCIDENT_SELECT} {clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
             (*params, max(0, int(limit)), max(0, int(offset))),
         ).fetchall()
         return [_incident_from_row(r) for r in rows]
@@ -441,9 +446,12 @@ class AlertStore:
 
     def mark_incident_false_positive(self, incident_id: int, *, lang: str = "") -> bool:
         """Mark an incident a false alarm; each distinct evidence text is kept once as benign feedback."""
-        alerts = self.incident_alerts(incident_id)
-        if self.incident(incident_id) is None:
+        incident = self.incident(incident_id)
+        if incident is None:
             return False
+        if incident.false_positive:  # already kept as feedback once
+            return True
+        alerts = self.incident_alerts(incident_id)
         seen: set[str] = set()
         for alert in alerts:
             assert alert.id is not None
