@@ -201,16 +201,17 @@ MIGRATIONS: tuple[str, ...] = (
         max(false_positive)
     FROM (SELECT *,
             CASE WHEN category = 'help' THEN 'help|' || id
-                 WHEN conversation_key != '' THEN 'conversation|' || device || '|' || conversation_key || '|'
-                 ELSE 'page|' || device || '|' || url END AS fk,
+                 WHEN conversation_key != '' THEN
+                     'conversation|' || child || '|' || device || '|' || conversation_key || '|'
+                 ELSE 'page|' || child || '|' || device || '|' || url END AS fk,
             CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END AS rank
           FROM alerts)
     GROUP BY fk;
     UPDATE alerts SET incident_id = (SELECT i.id FROM incidents i WHERE i.fold_key =
         CASE WHEN alerts.category = 'help' THEN 'help|' || alerts.id
-             WHEN alerts.conversation_key != '' THEN
-                 'conversation|' || alerts.device || '|' || alerts.conversation_key || '|'
-             ELSE 'page|' || alerts.device || '|' || alerts.url END);
+             WHEN alerts.conversation_key != '' THEN 'conversation|' || alerts.child || '|' || alerts.device
+                 || '|' || alerts.conversation_key || '|'
+             ELSE 'page|' || alerts.child || '|' || alerts.device || '|' || alerts.url END);
     CREATE INDEX incidents_by_key ON incidents (fold_key, last_seen DESC);
     CREATE INDEX incidents_by_time ON incidents (last_seen DESC, id DESC);
     CREATE INDEX incidents_by_device ON incidents (device, child);

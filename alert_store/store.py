@@ -280,8 +280,9 @@ class AlertStore:
     def _fold(self, alert_id: int) -> int:
         """Join the just-inserted alert to its incident, or open one; return the incident's id.
 
-        Fold key: a conversation by device, conversation key and counterpart (the counterpart only when the
-        proxy named one); a page by device and URL (scheme, host, path); a help request never folds. An
+        Fold key: a conversation by child, device, conversation key and counterpart (the counterpart only
+        when the proxy named one); a page by child, device and URL (scheme, host, path); a help request
+        never folds. An
         incident takes later alerts while it was last seen within the fold window and is not a false alarm.
         Severity and kind only rise; a rise re-opens a reviewed incident, since it is news to the parent.
         """
@@ -295,10 +296,10 @@ class AlertStore:
         if a.category == "help":
             key, window = f"help|{a.id}", 0.0
         elif a.conversation_key:
-            key = f"conversation|{a.device}|{a.conversation_key}|{a.counterpart}"
+            key = f"conversation|{a.child}|{a.device}|{a.conversation_key}|{a.counterpart}"
             window = CONVERSATION_FOLD_S
         else:
-            key, window = f"page|{a.device}|{a.url}", PAGE_FOLD_S
+            key, window = f"page|{a.child}|{a.device}|{a.url}", PAGE_FOLD_S
         row = None
         if window:
             row = self._conn.execute(
