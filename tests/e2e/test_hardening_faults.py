@@ -257,7 +257,7 @@ def test_a_locked_database_delays_the_alert_without_losing_it(
 
 
 # -- the dashboard restarted under load ------------------------------------------------------------------
-RESULT_COUNT = re.compile(r'id="result-count">(\d+) alerts?<')
+RESULT_COUNT = re.compile(r'id="result-count">(\d+) (?:alerts?|incidents?)<')
 ALERT_LINK = re.compile(r'href="/alerts/(\d+)')
 
 
