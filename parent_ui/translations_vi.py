@@ -372,4 +372,7 @@ VI: dict[str, str] = {
     "Do not delete the chat: export this incident as evidence (below).": "Đừng xóa cuộc trò chuyện: hãy xuất sự việc này làm bằng chứng (bên dưới).",
     "Block and report the account in the app, and contact the police ({emergency}) if photos or a meeting were asked for.": "Chặn và báo cáo tài khoản trong ứng dụng, và báo công an ({emergency}) nếu bị đòi ảnh hoặc hẹn gặp.",
     "Report the account in the app; if photos were sent or a meeting was planned, contact the police ({emergency}).": "Báo cáo tài khoản trong ứng dụng; nếu con đã gửi ảnh hoặc đã hẹn gặp, hãy báo công an ({emergency}).",
+    "Incidents per child in the last {days} days": "Số sự việc của mỗi con trong {days} ngày qua",
+    "not yet assigned": "chưa gán cho con nào",
+    "assign it": "gán ngay",
 }

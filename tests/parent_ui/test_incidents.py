@@ -221,3 +221,22 @@ def test_every_new_string_has_a_vietnamese_text():
         strings.update(lines)
     strings.update(guidance.EMERGENCY_STEPS)
     assert sorted(s for s in strings if s not in VI) == []
+
+
+def test_overview_counts_incidents_and_names_devices_not_yet_assigned(logged_in, store):
+    now = time.time() - 600
+    for i in range(5):  # one page seen five times: one incident
+        store.add(make_alert(child="An", created_at=now + i))
+    store.add(make_alert(child=UNASSIGNED_CHILD, device="ip:192.168.1.77", created_at=now))
+    page = logged_in.get("/overview/").get_data(as_text=True)
+    chart = page[page.index('id="chart7"') : page.index("</figure>")]
+    assert re.search(
+        r"<bdi>An</bdi></span>\s*<svg[^>]*>.*?</svg>\s*<span class=\"bar-total\">1<", chart, re.S
+    )
+    assert "Devices not yet assigned" in chart and "unassigned" not in page.lower().replace(
+        "not yet assigned", ""
+    )
+    store.touch_device("ip:192.168.1.77")
+    store.assign_device("ip:192.168.1.77", "Binh")
+    chart = logged_in.get("/overview/").get_data(as_text=True)
+    assert "Devices not yet assigned" not in chart
