@@ -375,4 +375,5 @@ VI: dict[str, str] = {
     "Incidents per child in the last {days} days": "Số sự việc của mỗi con trong {days} ngày qua",
     "not yet assigned": "chưa gán cho con nào",
     "assign it": "gán ngay",
+    "Warning signs seen": "Các dấu hiệu đáng lo đã thấy",
 }
