@@ -693,12 +693,13 @@ class AlertStore:
                 extra={
                     "choices": self._conn.execute(
                         "DELETE FROM choices WHERE created_at < ?", (cutoff,)
-                    ).rowcount,
-                    "incidents": self._conn.execute(
-                        "DELETE FROM incidents WHERE NOT EXISTS"
-                        " (SELECT 1 FROM alerts WHERE alerts.incident_id = incidents.id)"
-                    ).rowcount,
+                    ).rowcount
                 },
+            )
+            # Incidents whose every alert is gone go with them (derived rows: not counted as purged).
+            self._conn.execute(
+                "DELETE FROM incidents WHERE NOT EXISTS"
+                " (SELECT 1 FROM alerts WHERE alerts.incident_id = incidents.id)"
             )
             self._conn.execute("COMMIT")
         except BaseException:

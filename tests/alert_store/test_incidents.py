@@ -203,7 +203,7 @@ def test_deleting_an_incident_deletes_everything_it_holds(store):
 def test_purge_removes_incidents_left_empty(store):
     store.add(page_alert(created_at=T0))
     result = store.purge_older_than(1, now=T0 + 5 * 86400)
-    assert result.extra["incidents"] == 1 and store.count_incidents() == 0
+    assert result.alerts == 1 and store.count_incidents() == 0
 
 
 def test_an_unknown_kind_is_refused(store):
