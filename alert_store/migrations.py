@@ -215,6 +215,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX incidents_by_key ON incidents (fold_key, last_seen DESC);
     CREATE INDEX incidents_by_time ON incidents (last_seen DESC, id DESC);
     CREATE INDEX incidents_by_device ON incidents (device, child);
+    CREATE INDEX incidents_unreviewed ON incidents (reviewed, child);
     CREATE INDEX alerts_by_incident ON alerts (incident_id, created_at);
     """,
 )
