@@ -207,16 +207,22 @@ MIGRATIONS: tuple[str, ...] = (
             CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END AS rank
           FROM alerts)
     GROUP BY fk;
-    UPDATE alerts SET incident_id = (SELECT i.id FROM incidents i WHERE i.fold_key =
-        CASE WHEN alerts.category = 'help' THEN 'help|' || alerts.id
-             WHEN alerts.conversation_key != '' THEN 'conversation|' || alerts.child || '|' || alerts.device
-                 || '|' || alerts.conversation_key || '|'
-             ELSE 'page|' || alerts.child || '|' || alerts.device || '|' || alerts.url END);
     CREATE INDEX incidents_by_key ON incidents (fold_key, last_seen DESC);
     CREATE INDEX incidents_by_time ON incidents (last_seen DESC, id DESC);
     CREATE INDEX incidents_by_device ON incidents (device, child);
     CREATE INDEX incidents_unreviewed ON incidents (reviewed, child);
     CREATE INDEX alerts_by_incident ON alerts (incident_id, created_at);
+    UPDATE alerts SET incident_id = (SELECT i.id FROM incidents i WHERE i.fold_key =
+        CASE WHEN alerts.category = 'help' THEN 'help|' || alerts.id
+             WHEN alerts.conversation_key != '' THEN 'conversation|' || alerts.child || '|' || alerts.device
+                 || '|' || alerts.conversation_key || '|'
+             ELSE 'page|' || alerts.child || '|' || alerts.device || '|' || alerts.url END);
+    UPDATE incidents SET child = (SELECT d.child FROM devices d WHERE d.device = incidents.device)
+        WHERE child = '' AND EXISTS
+            (SELECT 1 FROM devices d WHERE d.device = incidents.device AND d.child IS NOT NULL);
+    UPDATE alerts SET child = (SELECT d.child FROM devices d WHERE d.device = alerts.device)
+        WHERE child = 'unassigned' AND EXISTS
+            (SELECT 1 FROM devices d WHERE d.device = alerts.device AND d.child IS NOT NULL);
     """,
 )
 

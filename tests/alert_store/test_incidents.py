@@ -243,6 +243,7 @@ def test_migration_folds_existing_alerts_into_incidents(tmp_path):
         if statement.strip():
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 4")
+    conn.execute("INSERT INTO devices (device, child, first_seen, last_seen) VALUES ('ip:3', 'An', 0, 0)")
     rows = [
         (T0, UNASSIGNED_CHILD, "ip:1", "https://robux.example/claim", "scam", "medium", '["free robux"]', ""),
         (
@@ -256,6 +257,7 @@ def test_migration_folds_existing_alerts_into_incidents(tmp_path):
             "",
         ),
         (T0, "Binh", "ip:2", "", "grooming", "medium", '["our secret"]', "chat/7"),
+        (T0, UNASSIGNED_CHILD, "ip:3", "https://x.example/", "scam", "low", '["password"]', ""),
         (T0 + 9, "Binh", "ip:2", "", "grooming", "medium", '["our secret"]', "chat/7"),
     ]
     for created, child, device, url, category, severity, terms, key in rows:
@@ -268,7 +270,9 @@ def test_migration_folds_existing_alerts_into_incidents(tmp_path):
     with AlertStore(path) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         incidents = {i.device: i for i in store.incidents()}
-        assert len(incidents) == 2
+        assert len(incidents) == 3
+        # a device assigned before the upgrade: its old "unassigned" alerts are the child's now
+        assert (incidents["ip:3"].child, incidents["ip:3"].kind) == ("An", "phishing")
         page = incidents["ip:1"]
         assert (page.child, page.kind, page.severity, page.detections) == ("", "free_currency", "high", 2)
         chat = incidents["ip:2"]
