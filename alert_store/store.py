@@ -513,16 +513,22 @@ class AlertStore:
     def _backfill_incident_kinds(self) -> None:
         """Give incidents folded from alerts written before kinds were stored the most serious fallback
         kind of their alerts (run once, right after migration 5)."""
-        todo = self._conn.execute("SELECT id FROM incidents WHERE kind = ''").fetchall()
-        for row in todo:
-            kind = ""
-            for alert in self.incident_alerts(row["id"]):
-                kind = more_serious(kind or alert.kind, alert.kind)
-            if kind:
-                self._conn.execute(
-                    "UPDATE incidents SET kind = ?, category = ? WHERE id = ?",
-                    (kind, category_of(kind), row["id"]),
-                )
+        self._conn.execute("BEGIN IMMEDIATE")  # one commit, not one per incident
+        try:
+            todo = self._conn.execute("SELECT id FROM incidents WHERE kind = ''").fetchall()
+            for row in todo:
+                kind = ""
+                for alert in self.incident_alerts(row["id"]):
+                    kind = more_serious(kind or alert.kind, alert.kind)
+                if kind:
+                    self._conn.execute(
+                        "UPDATE incidents SET kind = ?, category = ? WHERE id = ?",
+                        (kind, category_of(kind), row["id"]),
+                    )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     # -- conversation windows -------------------------------------------------------------------------
     def append_turn(self, conversation_key: str, turn: ChatTurn, keep_last: int = 30) -> list[ChatTurn]:
