@@ -270,7 +270,7 @@ def delete(alert_id: int) -> ResponseReturnValue:
     if request.form.get("confirm") != "yes":
         return redirect(url_for("alerts.confirm_delete", alert_id=alert_id))
     store.delete_incident(incident.id)
-    flash(_("Alert deleted."), "ok")
+    flash(_("Incident deleted."), "ok")
     return redirect(url_for("alerts.index"))
 
 

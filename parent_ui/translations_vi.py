@@ -376,4 +376,5 @@ VI: dict[str, str] = {
     "not yet assigned": "chưa gán cho con nào",
     "assign it": "gán ngay",
     "Warning signs seen": "Các dấu hiệu đáng lo đã thấy",
+    "Incident deleted.": "Đã xóa sự việc.",
 }

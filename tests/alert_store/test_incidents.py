@@ -284,3 +284,11 @@ def test_migration_folds_existing_alerts_into_incidents(tmp_path):
             )
         )
         assert store.incident_of(new) == page.id
+
+
+def test_the_stores_kinds_are_the_classifiers():
+    from alert_store.kinds import KINDS
+    from alert_store.kinds import SCAM_KINDS as STORED
+    from classifier.records import GROOMING_KIND, SCAM_KINDS
+
+    assert STORED == SCAM_KINDS and GROOMING_KIND in KINDS  # a new kind must be added to both
