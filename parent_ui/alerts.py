@@ -167,10 +167,6 @@ def _incident_or_404(store: AlertStore, alert_id: int) -> Incident:
     return incident
 
 
-def _address(incident: Incident) -> int:
-    return incident.last_alert_id or 0
-
-
 @bp.get("/incidents/<int:incident_id>")
 def by_incident(incident_id: int) -> ResponseReturnValue:
     """An incident by its own id (``notalone alerts`` prints it)."""
