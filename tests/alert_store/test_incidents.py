@@ -8,7 +8,7 @@ import pytest
 
 from alert_store import UNASSIGNED_CHILD, Alert, AlertStore, ChatTurn, IncidentFilter
 from alert_store.kinds import danger_now, fallback_kind
-from alert_store.migrations import MIGRATIONS, SCHEMA_VERSION
+from alert_store.migrations import INCIDENTS_SCHEMA, MIGRATIONS, SCHEMA_VERSION
 
 T0 = 1_800_000_000.0
 
@@ -239,10 +239,10 @@ def test_danger_now_only_where_a_child_may_be_in_danger():
 def test_migration_folds_existing_alerts_into_incidents(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for statement in "".join(MIGRATIONS[:4]).split(";"):
+    for statement in "".join(MIGRATIONS[: INCIDENTS_SCHEMA - 1]).split(";"):
         if statement.strip():
             conn.execute(statement)
-    conn.execute("PRAGMA user_version = 4")
+    conn.execute(f"PRAGMA user_version = {INCIDENTS_SCHEMA - 1}")
     conn.execute("INSERT INTO devices (device, child, first_seen, last_seen) VALUES ('ip:3', 'An', 0, 0)")
     rows = [
         (T0, UNASSIGNED_CHILD, "ip:1", "https://robux.example/claim", "scam", "medium", '["free robux"]', ""),
