@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "a calm family password"
 PHONE = {"width": 390, "height": 844}
+# How long a step may wait for the page on a busy shared machine (a wait, not a timed assertion).
+TIMEOUT_MS = 30_000
 
 
 def _chat(
@@ -193,11 +195,13 @@ def test_a_parent_walks_through_incidents_on_desktop_and_phone_in_english_and_vi
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=TIMEOUT_MS)
     dialogs: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+            page.set_default_timeout(TIMEOUT_MS)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
             page.goto(dashboard_url + "/alerts/")
@@ -299,6 +303,7 @@ def test_a_parent_walks_through_incidents_on_desktop_and_phone_in_english_and_vi
             # A phone: every page fits 390 px, the chart's labels are legible.
             for lang, locale in (("en", "en-US"), ("vi", "vi-VN")):
                 phone = browser.new_page(viewport=PHONE, locale=locale)
+                phone.set_default_timeout(TIMEOUT_MS)
                 phone.context.add_cookies(page.context.cookies())
                 phone.goto(dashboard_url + "/alerts/")
                 phone.get_by_role("button", name="English" if lang == "en" else "Tiếng Việt").click()
