@@ -11,6 +11,7 @@ import click
 
 from alert_store import CATEGORIES, KINDS, AlertStore, DataDir, IncidentFilter, default_data_dir
 from alert_store.export import incident_record
+from parent_ui.notifications import who
 
 
 @click.command("alerts")
@@ -49,11 +50,11 @@ def alerts(
             return
         for i in found:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_seen))
-            who = i.child or f"a device not yet assigned: {names.get(i.device, i.device)}"
+            owner = who(i, names)
             state = "false alarm" if i.false_positive else "reviewed" if i.reviewed else "new"
             where = " ".join(x for x in (i.app, i.url) if x)
             click.echo(
-                f"#{i.id:<5} {when}  {who}  {i.kind} {i.severity}  [{state}]  "
+                f"#{i.id:<5} {when}  {owner}  {i.kind} {i.severity}  [{state}]  "
                 f"{i.detections} detection{'s' if i.detections != 1 else ''}  {where}"
             )
             if i.counterpart:
