@@ -172,9 +172,70 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 6: incidents. A risky page visit or a conversation with one counterpart is one incident: its first
+    # alert opens it and later detections fold in (AlertStore.add). Alerts gain the decision's kind, the
+    # counterpart and their incident. Existing alerts are folded by device and page or conversation; their
+    # kind stays "" and is derived from category and terms when read (alert_store.kinds.fallback_kind).
+    """
+    ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN counterpart TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN incident_id INTEGER;
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        fold_key TEXT NOT NULL,
+        child TEXT NOT NULL DEFAULT '',
+        device TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL CHECK (category IN ('scam', 'grooming', 'help')),
+        kind TEXT NOT NULL DEFAULT '',
+        severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        detections INTEGER NOT NULL DEFAULT 1,
+        url TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        app TEXT NOT NULL DEFAULT '',
+        conversation_key TEXT NOT NULL DEFAULT '',
+        counterpart TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT 'model',
+        child_note TEXT NOT NULL DEFAULT '',
+        reviewed INTEGER NOT NULL DEFAULT 0,
+        false_positive INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO incidents (fold_key, child, device, category, kind, severity, first_seen, last_seen,
+        detections, url, title, app, conversation_key, source, child_note, reviewed, false_positive)
+    SELECT fk, CASE WHEN child = 'unassigned' THEN '' ELSE child END, device, category, '',
+        CASE max(rank) WHEN 3 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END, min(created_at),
+        max(created_at), count(*), url, title, app, conversation_key, source, child_note, min(reviewed),
+        max(false_positive)
+    FROM (SELECT *,
+            CASE WHEN category = 'help' THEN 'help|' || id
+                 WHEN conversation_key != '' THEN
+                     'conversation|' || child || '|' || device || '|' || conversation_key || '|'
+                 ELSE 'page|' || child || '|' || device || '|' || url END AS fk,
+            CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END AS rank
+          FROM alerts)
+    GROUP BY fk;
+    CREATE INDEX incidents_by_key ON incidents (fold_key, last_seen DESC);
+    CREATE INDEX incidents_by_time ON incidents (last_seen DESC, id DESC);
+    CREATE INDEX incidents_by_device ON incidents (device, child);
+    CREATE INDEX incidents_unreviewed ON incidents (reviewed, child);
+    CREATE INDEX alerts_by_incident ON alerts (incident_id, created_at);
+    UPDATE alerts SET incident_id = (SELECT i.id FROM incidents i WHERE i.fold_key =
+        CASE WHEN alerts.category = 'help' THEN 'help|' || alerts.id
+             WHEN alerts.conversation_key != '' THEN 'conversation|' || alerts.child || '|' || alerts.device
+                 || '|' || alerts.conversation_key || '|'
+             ELSE 'page|' || alerts.child || '|' || alerts.device || '|' || alerts.url END);
+    UPDATE incidents SET child = (SELECT d.child FROM devices d WHERE d.device = incidents.device)
+        WHERE child = '' AND EXISTS
+            (SELECT 1 FROM devices d WHERE d.device = incidents.device AND d.child IS NOT NULL);
+    UPDATE alerts SET child = (SELECT d.child FROM devices d WHERE d.device = alerts.device)
+        WHERE child = 'unassigned' AND EXISTS
+            (SELECT 1 FROM devices d WHERE d.device = alerts.device AND d.child IS NOT NULL);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+INCIDENTS_SCHEMA = 6  # the migration that brought incidents (the store backfills their kinds after it)
 
 
 class SchemaTooNewError(RuntimeError):

@@ -9,6 +9,9 @@ SEVERITIES = ("low", "medium", "high")
 DIRECTIONS = ("incoming", "outgoing")
 SOURCES = ("model", "child")
 SNIPPET_MAX_CHARS = 500
+# The child name the proxy gives a device nobody has assigned yet (proxy_addon.identity.DEFAULT_CHILD). The
+# store keeps such incidents with child "" so that assigning the device fills them in; a parent never sees it.
+UNASSIGNED_CHILD = "unassigned"
 CHOICES = ("went_back", "continued", "told_parent")
 # What the proxy does with a likely scam page: monitor (only tell the parent), warn (a warning the child
 # can pass), block (a warning without "continue"). Written once, here: the config, the dashboard's Settings
@@ -81,6 +84,12 @@ class Alert:
     false_positive: bool = False
     created_at: float = 0.0
     id: int | None = None
+    # The decision's kind (alert_store.kinds.KINDS); "" lets the store derive one from category and terms.
+    kind: str = ""
+    # The other person in a conversation (name or handle) as the proxy saw it; "" lets the store take the
+    # sender of the conversation's latest incoming turn.
+    counterpart: str = ""
+    incident_id: int | None = None  # set by the store: the incident this alert opened or joined
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,72 @@ class AlertFilter:
 
 
 @dataclass(frozen=True)
+class Incident:
+    """One risky page visit, or one conversation with one counterpart, however many alerts folded into it.
+
+    ``child`` is "" while the device is not yet assigned to a child (assigning it fills it in).
+    ``severity`` and ``kind`` are the most serious seen so far; ``detections`` counts the folded alerts.
+    """
+
+    id: int
+    category: str
+    kind: str
+    severity: str
+    child: str
+    device: str
+    first_seen: float
+    last_seen: float
+    detections: int
+    url: str = ""
+    title: str = ""
+    app: str = ""
+    conversation_key: str = ""
+    counterpart: str = ""
+    source: str = "model"
+    child_note: str = ""
+    reviewed: bool = False
+    false_positive: bool = False
+    last_alert_id: int | None = None  # the newest detection: the dashboard's address for the incident
+
+    @property
+    def is_conversation(self) -> bool:
+        return bool(self.conversation_key)
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Criteria for listing incidents; ``None`` means "any". ``child=""`` selects devices not yet assigned.
+
+    ``since``/``until`` bound ``last_seen`` (Unix seconds, ``until`` exclusive). ``pinned``: True selects only
+    unreviewed help requests (pinned above the list), False leaves them out.
+    """
+
+    child: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    severity: str | None = None
+    reviewed: bool | None = None
+    false_positive: bool | None = None
+    device: str | None = None
+    since: float | None = None
+    until: float | None = None
+    pinned: bool | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a child chose on a warning page, and when."""
+
+    id: int
+    created_at: float
+    choice: str
+    child: str = ""
+    device: str = ""
+    url: str = ""
+    alert_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ChatTurn:
     """One message of a conversation window, as the grooming scorer sees it."""
 
@@ -118,6 +193,15 @@ class DayCount:
     day: str  # ISO date, UTC
     child: str
     category: str
+    count: int
+
+
+@dataclass(frozen=True)
+class KindCount:
+    day: str  # ISO date, UTC
+    child: str  # "" for a device not yet assigned
+    category: str
+    kind: str
     count: int
 
 

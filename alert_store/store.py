@@ -18,7 +18,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from alert_store.migrations import migrate
+from alert_store.kinds import KINDS, category_of, fallback_kind, more_serious
+from alert_store.migrations import INCIDENTS_SCHEMA, SCHEMA_VERSION, migrate
 from alert_store.records import (
     CATEGORIES,
     CHOICES,
@@ -26,19 +27,36 @@ from alert_store.records import (
     SEVERITIES,
     SNIPPET_MAX_CHARS,
     SOURCES,
+    UNASSIGNED_CHILD,
     Alert,
     AlertFilter,
     BlindSpot,
     ChatTurn,
+    Choice,
     DayCount,
     Device,
     FeedbackItem,
+    Incident,
+    IncidentFilter,
+    KindCount,
     PurgeResult,
 )
 
 BUSY_TIMEOUT_MS = 5000
 CHILD_NOTE_MAX_CHARS = 1000
+COUNTERPART_MAX_CHARS = 100
 DAY = 86400.0
+# A page's later detections fold into its incident while it was seen within the hour (one visit); a
+# conversation's while it was active within three days (one conversation, however long it runs).
+PAGE_FOLD_S = 3600.0
+CONVERSATION_FOLD_S = 3 * DAY
+# The proxy's names for a sender it could not name: not a counterpart worth showing.
+GENERIC_SENDERS = frozenset({"", "other", "child"})
+_RANK = {"low": 1, "medium": 2, "high": 3}
+_INCIDENT_SELECT = (
+    "SELECT *, (SELECT max(a.id) FROM alerts a WHERE a.incident_id = incidents.id) AS last_alert_id"
+    " FROM incidents"
+)
 
 
 class StoreError(ValueError):
@@ -79,7 +97,8 @@ class AlertStore:
         # Deleted rows are overwritten with zeros rather than left in free pages: a deleted alert's text
         # must not stay readable in the file (see wipe_deleted for the write-ahead log).
         self._conn.execute("PRAGMA secure_delete = ON")
-        migrate(self._conn)
+        if migrate(self._conn) < INCIDENTS_SCHEMA <= SCHEMA_VERSION:
+            self._backfill_incident_kinds()
         with contextlib.suppress(OSError):  # a file we do not own: leave its mode alone
             self.path.chmod(0o600)
 
@@ -113,44 +132,61 @@ class AlertStore:
 
     # -- alerts ----------------------------------------------------------------------------------------
     def add(self, alert: Alert) -> int:
-        """Validate and insert an alert; return its id. The URL loses its query, the snippet is capped."""
+        """Validate and insert an alert; return its id. The URL loses its query, the snippet is capped.
+
+        The alert joins the incident it belongs to (the same page visit, or the same conversation with the
+        same counterpart, seen recently on the same device) or opens a new one: see :meth:`_fold`.
+        """
         _check(alert.category, CATEGORIES, "category")
         _check(alert.severity, SEVERITIES, "severity")
         _check(alert.direction, DIRECTIONS, "direction")
         _check(alert.source, SOURCES, "source")
+        if alert.kind:
+            _check(alert.kind, KINDS, "kind")
         if not 0.0 <= float(alert.probability) <= 1.0:
             raise StoreError(f"probability must be within [0, 1], not {alert.probability!r}")
         if not alert.child:
             raise StoreError("an alert needs a child profile name")
         created = alert.created_at or time.time()
-        cur = self._conn.execute(
-            """INSERT INTO alerts (created_at, child, device, direction, url, title, app, category,
-                   probability, severity, snippet, terms, stages, model_version, source, child_note,
-                   conversation_key, reviewed, false_positive)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                created,
-                alert.child,
-                alert.device,
-                alert.direction,
-                strip_query(alert.url),
-                alert.title[:300],
-                alert.app[:100],
-                alert.category,
-                float(alert.probability),
-                alert.severity,
-                alert.snippet[:SNIPPET_MAX_CHARS],
-                json.dumps(list(alert.terms)[:20]),
-                json.dumps(list(alert.stages)),
-                alert.model_version,
-                alert.source,
-                alert.child_note[:CHILD_NOTE_MAX_CHARS],
-                alert.conversation_key,
-                int(alert.reviewed),
-                int(alert.false_positive),
-            ),
-        )
-        return int(cur.lastrowid)
+        kind = alert.kind or fallback_kind(alert.category, alert.terms, alert.snippet)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self._conn.execute(
+                """INSERT INTO alerts (created_at, child, device, direction, url, title, app, category,
+                       probability, severity, snippet, terms, stages, model_version, source, child_note,
+                       conversation_key, reviewed, false_positive, kind, counterpart)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    created,
+                    alert.child,
+                    alert.device,
+                    alert.direction,
+                    strip_query(alert.url),
+                    alert.title[:300],
+                    alert.app[:100],
+                    alert.category,
+                    float(alert.probability),
+                    alert.severity,
+                    alert.snippet[:SNIPPET_MAX_CHARS],
+                    json.dumps(list(alert.terms)[:20]),
+                    json.dumps(list(alert.stages)),
+                    alert.model_version,
+                    alert.source,
+                    alert.child_note[:CHILD_NOTE_MAX_CHARS],
+                    alert.conversation_key,
+                    int(alert.reviewed),
+                    int(alert.false_positive),
+                    kind,
+                    alert.counterpart[:COUNTERPART_MAX_CHARS],
+                ),
+            )
+            alert_id = int(cur.lastrowid)
+            self._fold(alert_id)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return alert_id
 
     def get(self, alert_id: int) -> Alert | None:
         row = self._conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
@@ -170,7 +206,8 @@ class AlertStore:
         return int(self._conn.execute(f"SELECT count(*) FROM alerts {clause}", params).fetchone()[0])
 
     def unread_count(self, child: str | None = None) -> int:
-        return self.count(AlertFilter(child=child, reviewed=False))
+        """Incidents the parent has not reviewed yet (what the dashboard's badge shows)."""
+        return self.count_incidents(IncidentFilter(child=child, reviewed=False))
 
     def mark_reviewed(self, alert_id: int, reviewed: bool = True) -> bool:
         cur = self._conn.execute("UPDATE alerts SET reviewed = ? WHERE id = ?", (int(reviewed), alert_id))
@@ -268,6 +305,260 @@ class AlertStore:
         ).fetchall()
         return [r["choice"] for r in rows]
 
+    # -- incidents -----------------------------------------------------------------------------------
+    def _fold(self, alert_id: int) -> int:
+        """Join the just-inserted alert to its incident, or open one; return the incident's id.
+
+        Fold key: a conversation by child, device, conversation key and counterpart (the counterpart only
+        when the proxy named one); a page by child, device and URL (scheme, host, path); a help request
+        never folds. An
+        incident takes later alerts while it was last seen within the fold window and is not a false alarm.
+        Severity and kind only rise; a rise re-opens a reviewed incident, since it is news to the parent.
+        """
+        a = self.get(alert_id)
+        assert a is not None and a.id is not None
+        child = "" if a.child == UNASSIGNED_CHILD else a.child
+        if not child and a.device:
+            owner = self._conn.execute("SELECT child FROM devices WHERE device = ?", (a.device,)).fetchone()
+            child = (owner["child"] or "") if owner else ""
+        counterpart = a.counterpart or self._latest_sender(a.conversation_key, a.created_at)
+        if a.category == "help":
+            key, window = f"help|{a.id}", 0.0
+        elif a.conversation_key:
+            key = f"conversation|{a.child}|{a.device}|{a.conversation_key}|{a.counterpart}"
+            window = CONVERSATION_FOLD_S
+        else:
+            key, window = f"page|{a.child}|{a.device}|{a.url}", PAGE_FOLD_S
+        row = None
+        if window:
+            row = self._conn.execute(
+                """SELECT * FROM incidents WHERE fold_key = ? AND false_positive = 0 AND last_seen >= ?
+                   ORDER BY id DESC LIMIT 1""",
+                (key, a.created_at - window),
+            ).fetchone()
+        if row is None:
+            cur = self._conn.execute(
+                """INSERT INTO incidents (fold_key, child, device, category, kind, severity, first_seen,
+                       last_seen, detections, url, title, app, conversation_key, counterpart, source,
+                       child_note, reviewed, false_positive)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    key,
+                    child,
+                    a.device,
+                    category_of(a.kind),
+                    a.kind,
+                    a.severity,
+                    a.created_at,
+                    a.created_at,
+                    a.url,
+                    a.title,
+                    a.app,
+                    a.conversation_key,
+                    counterpart[:COUNTERPART_MAX_CHARS],
+                    a.source,
+                    a.child_note,
+                    int(a.reviewed),
+                    int(a.false_positive),
+                ),
+            )
+            incident_id = int(cur.lastrowid)
+        else:
+            incident_id = int(row["id"])
+            rises = _RANK[a.severity] > _RANK[row["severity"]]
+            kind = more_serious(row["kind"] or a.kind, a.kind)
+            self._conn.execute(
+                """UPDATE incidents SET severity = ?, kind = ?, category = ?, detections = detections + 1,
+                       first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
+                       reviewed = CASE WHEN ? THEN 0 ELSE reviewed END,
+                       child = CASE WHEN child = '' THEN ? ELSE child END,
+                       url = CASE WHEN url = '' THEN ? ELSE url END,
+                       title = CASE WHEN title = '' THEN ? ELSE title END,
+                       app = CASE WHEN app = '' THEN ? ELSE app END,
+                       counterpart = CASE WHEN counterpart = '' THEN ? ELSE counterpart END
+                   WHERE id = ?""",
+                (
+                    a.severity if rises else row["severity"],
+                    kind,
+                    category_of(kind),
+                    a.created_at,
+                    a.created_at,
+                    int(rises or kind != row["kind"]),
+                    child,
+                    a.url,
+                    a.title,
+                    a.app,
+                    counterpart[:COUNTERPART_MAX_CHARS],
+                    incident_id,
+                ),
+            )
+        self._conn.execute("UPDATE alerts SET incident_id = ? WHERE id = ?", (incident_id, alert_id))
+        return incident_id
+
+    def _latest_sender(self, conversation_key: str, until: float) -> str:
+        """The sender of the conversation's latest incoming turn up to ``until``: the counterpart."""
+        if not conversation_key:
+            return ""
+        row = self._conn.execute(
+            """SELECT sender FROM conversation_messages
+               WHERE conversation_key = ? AND direction = 'incoming' AND created_at <= ?
+               ORDER BY id DESC LIMIT 1""",
+            (conversation_key, until + 1.0),
+        ).fetchone()
+        return row["sender"] if row and row["sender"] not in GENERIC_SENDERS else ""
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self._conn.execute(f"{_INCIDENT_SELECT} WHERE id = ?", (incident_id,)).fetchone()
+        return _incident_from_row(row) if row else None
+
+    def incidents(
+        self, where: IncidentFilter | None = None, *, limit: int = 50, offset: int = 0
+    ) -> list[Incident]:
+        """Incidents matching ``where``, the most recently active first."""
+        clause, params = _incident_where(where or IncidentFilter())
+        rows = self._conn.execute(
+            f"{_INCIDENT_SELECT} {clause} ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, max(0, int(limit)), max(0, int(offset))),
+        ).fetchall()
+        return [_incident_from_row(r) for r in rows]
+
+    def count_incidents(self, where: IncidentFilter | None = None) -> int:
+        clause, params = _incident_where(where or IncidentFilter())
+        return int(self._conn.execute(f"SELECT count(*) FROM incidents {clause}", params).fetchone()[0])
+
+    def incident_of(self, alert_id: int) -> int | None:
+        """The incident an alert belongs to."""
+        row = self._conn.execute("SELECT incident_id FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return int(row["incident_id"]) if row and row["incident_id"] is not None else None
+
+    def incident_alerts(self, incident_id: int) -> list[Alert]:
+        """The detections folded into an incident, oldest first."""
+        rows = self._conn.execute(
+            "SELECT * FROM alerts WHERE incident_id = ? ORDER BY created_at, id", (incident_id,)
+        ).fetchall()
+        return [_alert_from_row(r) for r in rows]
+
+    def incident_choices(self, incident_id: int) -> list[Choice]:
+        """What the child chose on the warning pages of this incident, oldest first."""
+        rows = self._conn.execute(
+            """SELECT c.* FROM choices c JOIN alerts a ON a.id = c.alert_id
+               WHERE a.incident_id = ? ORDER BY c.created_at, c.id""",
+            (incident_id,),
+        ).fetchall()
+        return [Choice(**{f.name: r[f.name] for f in fields(Choice)}) for r in rows]
+
+    def incident_transcript(self, incident_id: int, limit: int = 30) -> list[ChatTurn]:
+        """The kept turns of an incident's conversation, oldest first (empty for a page)."""
+        incident = self.incident(incident_id)
+        if incident is None or not incident.conversation_key:
+            return []
+        return self.conversation(incident.conversation_key, limit)
+
+    def mark_incident_reviewed(self, incident_id: int, reviewed: bool = True) -> bool:
+        """Mark an incident and every alert in it (not) reviewed."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = self._conn.execute(
+                "UPDATE incidents SET reviewed = ? WHERE id = ?", (int(reviewed), incident_id)
+            ).rowcount
+            self._conn.execute(
+                "UPDATE alerts SET reviewed = ? WHERE incident_id = ?", (int(reviewed), incident_id)
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return n == 1
+
+    def mark_incidents_reviewed(self, incident_ids: Sequence[int]) -> int:
+        """Mark several incidents reviewed at once; return how many there were."""
+        return sum(self.mark_incident_reviewed(int(i)) for i in dict.fromkeys(incident_ids))
+
+    def mark_incident_false_positive(self, incident_id: int, *, lang: str = "") -> bool:
+        """Mark an incident a false alarm; each distinct evidence text is kept once as benign feedback."""
+        incident = self.incident(incident_id)
+        if incident is None:
+            return False
+        if incident.false_positive:  # already kept as feedback once
+            return True
+        alerts = self.incident_alerts(incident_id)
+        seen: set[str] = set()
+        for alert in alerts:
+            assert alert.id is not None
+            kind = "conversation" if alert.conversation_key else "message"
+            if alert.snippet in seen:
+                self._conn.execute(
+                    "UPDATE alerts SET false_positive = 1, reviewed = 1 WHERE id = ?", (alert.id,)
+                )
+            else:
+                self.mark_false_positive(alert.id, kind=kind, lang=lang)
+            seen.add(alert.snippet)
+        self._conn.execute(
+            "UPDATE incidents SET false_positive = 1, reviewed = 1 WHERE id = ?", (incident_id,)
+        )
+        return True
+
+    def delete_incident(self, incident_id: int) -> bool:
+        """Delete an incident with everything it holds: its alerts, the child's choices on them, and the
+        kept turns of its conversation (unless another incident still shows that conversation)."""
+        incident = self.incident(incident_id)
+        if incident is None:
+            return False
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute(
+                "DELETE FROM choices WHERE alert_id IN (SELECT id FROM alerts WHERE incident_id = ?)",
+                (incident_id,),
+            )
+            self._conn.execute("DELETE FROM alerts WHERE incident_id = ?", (incident_id,))
+            self._conn.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
+            if (
+                incident.conversation_key
+                and not self._conn.execute(
+                    "SELECT 1 FROM incidents WHERE conversation_key = ? LIMIT 1", (incident.conversation_key,)
+                ).fetchone()
+            ):
+                self._conn.execute(
+                    "DELETE FROM conversation_messages WHERE conversation_key = ?",
+                    (incident.conversation_key,),
+                )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return True
+
+    def incident_counts_by_day(self, since: float, until: float | None = None) -> list[KindCount]:
+        """Incidents per UTC day (of first sight), child, category and kind in ``[since, until)``."""
+        until = time.time() + 1 if until is None else until
+        rows = self._conn.execute(
+            """SELECT date(first_seen, 'unixepoch') AS day, child, category, kind, count(*) AS n
+               FROM incidents WHERE first_seen >= ? AND first_seen < ? AND false_positive = 0
+               GROUP BY day, child, category, kind ORDER BY day, child, category, kind""",
+            (since, until),
+        ).fetchall()
+        return [KindCount(r["day"], r["child"], r["category"], r["kind"], r["n"]) for r in rows]
+
+    def _backfill_incident_kinds(self) -> None:
+        """Give incidents folded from alerts written before kinds were stored the most serious fallback
+        kind of their alerts (run once, right after migration 5)."""
+        self._conn.execute("BEGIN IMMEDIATE")  # one commit, not one per incident
+        try:
+            todo = self._conn.execute("SELECT id FROM incidents WHERE kind = ''").fetchall()
+            for row in todo:
+                kind = ""
+                for alert in self.incident_alerts(row["id"]):
+                    kind = more_serious(kind or alert.kind, alert.kind)
+                if kind:
+                    self._conn.execute(
+                        "UPDATE incidents SET kind = ?, category = ? WHERE id = ?",
+                        (kind, category_of(kind), row["id"]),
+                    )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
     # -- conversation windows -------------------------------------------------------------------------
     def append_turn(self, conversation_key: str, turn: ChatTurn, keep_last: int = 30) -> list[ChatTurn]:
         """Add a message to a conversation, keep only its last ``keep_last``, return them oldest first."""
@@ -346,6 +637,15 @@ class AlertStore:
                ON CONFLICT(device) DO UPDATE SET child = excluded.child,
                    label = CASE WHEN ? IS NULL THEN label ELSE excluded.label END""",
             (device, child, now, now, label or "", label),
+        )
+        if child:
+            self._assign_earlier(device, child)
+
+    def _assign_earlier(self, device: str, child: str) -> None:
+        """A device's incidents and alerts from before it was assigned become the child's."""
+        self._conn.execute("UPDATE incidents SET child = ? WHERE device = ? AND child = ''", (child, device))
+        self._conn.execute(
+            "UPDATE alerts SET child = ? WHERE device = ? AND child = ?", (child, device, UNASSIGNED_CHILD)
         )
 
     def add_child(self, name: str, settings: dict[str, Any] | None = None) -> None:
@@ -463,6 +763,11 @@ class AlertStore:
                     ).rowcount
                 },
             )
+            # Incidents whose every alert is gone go with them (derived rows: not counted as purged).
+            self._conn.execute(
+                "DELETE FROM incidents WHERE NOT EXISTS"
+                " (SELECT 1 FROM alerts WHERE alerts.incident_id = incidents.id)"
+            )
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -502,7 +807,41 @@ def _alert_from_row(row: sqlite3.Row) -> Alert:
     values["stages"] = tuple(json.loads(values["stages"]))
     values["reviewed"] = bool(values["reviewed"])
     values["false_positive"] = bool(values["false_positive"])
+    if not values["kind"]:  # written before kinds were stored
+        values["kind"] = fallback_kind(values["category"], values["terms"], values["snippet"])
     return Alert(**values)
+
+
+def _incident_from_row(row: sqlite3.Row) -> Incident:
+    values = {f.name: row[f.name] for f in fields(Incident)}
+    values["reviewed"] = bool(values["reviewed"])
+    values["false_positive"] = bool(values["false_positive"])
+    values["kind"] = values["kind"] or fallback_kind(values["category"])
+    return Incident(**values)
+
+
+def _incident_where(f: IncidentFilter) -> tuple[str, tuple[Any, ...]]:
+    terms: list[str] = []
+    params: list[Any] = []
+    for column in ("child", "category", "kind", "severity", "device"):
+        value = getattr(f, column)
+        if value is not None:
+            terms.append(f"{column} = ?")
+            params.append(value)
+    for column in ("reviewed", "false_positive"):
+        value = getattr(f, column)
+        if value is not None:
+            terms.append(f"{column} = ?")
+            params.append(int(value))
+    if f.pinned is not None:
+        terms.append(("" if f.pinned else "NOT ") + "(category = 'help' AND reviewed = 0)")
+    if f.since is not None:
+        terms.append("last_seen >= ?")
+        params.append(f.since)
+    if f.until is not None:
+        terms.append("last_seen < ?")
+        params.append(f.until)
+    return ("WHERE " + " AND ".join(terms) if terms else ""), tuple(params)
 
 
 def day_start(ts: float) -> float:

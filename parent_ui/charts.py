@@ -1,32 +1,37 @@
-"""Geometry for the overview's bar charts. The SVG itself is a Jinja template, so every label is escaped."""
+"""Geometry for the overview's bar charts: one row per child, one stacked bar of incidents per category.
+
+Labels and totals are HTML text (legible at any width, escaped by autoescape); only the bar is an SVG
+whose segments are placed in percent of the largest total, so it stretches to fit a phone or a desktop
+without scaling the text (a style attribute would be refused by the dashboard's CSP).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from alert_store import DayCount
 
-BAR_HEIGHT = 22
-ROW_GAP = 10
-LABEL_WIDTH = 140
-CHART_WIDTH = 560
+class Countable(Protocol):
+    day: str
+    child: str
+    category: str
+    count: int
 
 
 @dataclass(frozen=True)
 class Segment:
     category: str
     count: int
-    x: float
+    x: float  # percent of the bar's width
     width: float
 
 
 @dataclass(frozen=True)
 class Row:
-    child: str
+    child: str  # "" for devices not yet assigned
     total: int
-    y: float
     segments: tuple[Segment, ...]
 
 
@@ -35,14 +40,11 @@ class BarChart:
     """One horizontal stacked bar per child, one segment per category."""
 
     rows: tuple[Row, ...]
-    width: int
-    height: int
-    label_width: int
     max_total: int
 
 
-def tally(counts: Iterable[DayCount], since_day: str) -> Counter[tuple[str, str]]:
-    """Alerts per (child, category) on or after the ISO day ``since_day``."""
+def tally(counts: Iterable[Countable], since_day: str) -> Counter[tuple[str, str]]:
+    """Counts per (child, category) on or after the ISO day ``since_day``."""
     totals: Counter[tuple[str, str]] = Counter()
     for c in counts:
         if c.day >= since_day:
@@ -55,17 +57,18 @@ def bar_chart(
 ) -> BarChart:
     names = list(dict.fromkeys([*children, *(child for child, _ in totals)]))
     per_child = {name: sum(totals[name, cat] for cat in categories) for name in names}
+    if not per_child.get("", 0):  # devices not yet assigned get a row only when they have incidents
+        names = [n for n in names if n]
     max_total = max(per_child.values(), default=0)
-    scale = (CHART_WIDTH - LABEL_WIDTH - 50) / max_total if max_total else 0.0
+    scale = 100.0 / max_total if max_total else 0.0
     rows = []
-    for i, name in enumerate(names):
-        x = float(LABEL_WIDTH)
+    for name in names:
+        x = 0.0
         segments = []
         for cat in categories:
-            n = totals[name, cat]
-            if n:
-                segments.append(Segment(cat, n, x, max(n * scale, 2.0)))
-                x += max(n * scale, 2.0)
-        rows.append(Row(name, per_child[name], i * (BAR_HEIGHT + ROW_GAP), tuple(segments)))
-    height = max(1, len(rows)) * (BAR_HEIGHT + ROW_GAP)
-    return BarChart(tuple(rows), CHART_WIDTH, height, LABEL_WIDTH, max_total)
+            if n := totals[name, cat]:
+                width = max(n * scale, 1.0)
+                segments.append(Segment(cat, n, round(x, 2), round(width, 2)))
+                x += width
+        rows.append(Row(name, per_child[name], tuple(segments)))
+    return BarChart(tuple(rows), max_total)

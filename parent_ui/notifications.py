@@ -1,5 +1,6 @@
-"""Notifications for parents: high-severity and child-raised alerts at once, the rest in a daily or weekly
-digest, by e-mail (SMTP) and/or a JSON webhook. Reads the alert store and sends; knows nothing of Flask.
+"""Notifications for parents, one per incident: high-severity incidents and child-raised help at once (and
+once more if a told incident gets worse), the rest in a daily or weekly digest with each child's week by
+kind, by e-mail (SMTP) and/or a JSON webhook. Reads the alert store and sends; knows nothing of Flask.
 
 What was sent is remembered per channel in the store's settings (``notify.sent.email``,
 ``notify.sent.webhook``), so a restart neither repeats nor skips a message, and a channel that failed
@@ -25,8 +26,10 @@ from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
-from alert_store import SEVERITIES, Alert, AlertFilter, AlertStore
+from alert_store import SEVERITIES, Alert, AlertStore, Incident, IncidentFilter
+from alert_store.kinds import more_serious
 from alert_store.store import strip_query
+from parent_ui.guidance import KIND_NAMES
 
 log = logging.getLogger("notalone.notify")
 
@@ -34,7 +37,8 @@ EMAIL_KEY = "notify.email"
 PASSWORD_KEY = "notify.smtp_password"
 WEBHOOK_KEY = "notify.webhook"
 DIGEST_KEY = "notify.digest"
-SENT_KEY = "notify.sent.{channel}"  # {"alerts": {"<id>": created_at, ...}, "last_digest_at": float | None}
+# {"incidents": {"<id>": {"severity", "kind", "at"}}, "last_digest_at": float | None, "since": float}
+SENT_KEY = "notify.sent.{channel}"
 
 DAY_S = 86_400.0
 TIMEOUT_S = 10.0
@@ -44,6 +48,7 @@ CATCH_UP_WINDOW_S = 7 * DAY_S  # after a long stop, urgent alerts up to a week o
 # The addon may write an alert a few minutes after its created_at (it retries a locked database), so a
 # digest covers alerts up to this long ago and leaves the newest for the next one.
 DIGEST_SETTLE_S = 600.0
+_RANK = {"low": 1, "medium": 2, "high": 3}
 MAX_ALERTS_PER_RUN = 20  # per channel; the rest follow on the next run, oldest first
 DIGEST_LIST_MAX = 50
 SNIPPET_MAX = 500
@@ -227,8 +232,8 @@ def clean_text(text: str, limit: int = SNIPPET_MAX) -> str:
     return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 
 
-def is_urgent(alert: Alert) -> bool:
-    """High-severity alerts and every child-raised help alert are sent at once."""
+def is_urgent(alert: Alert | Incident) -> bool:
+    """High-severity incidents and every child-raised help request are sent at once."""
     return alert.severity == "high" or alert.category == "help" or alert.source == "child"
 
 
@@ -236,39 +241,64 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M %z", time.localtime(ts))
 
 
-def alert_link(alert: Alert, dashboard_url: str) -> str:
-    return f"{dashboard_url.rstrip('/')}/alerts/{alert.id}" if dashboard_url and alert.id else ""
+def incident_link(incident: Incident, dashboard_url: str) -> str:
+    if not (dashboard_url and incident.last_alert_id):
+        return ""
+    return f"{dashboard_url.rstrip('/')}/alerts/{incident.last_alert_id}"
 
 
-def alert_fields(alert: Alert, dashboard_url: str = "") -> dict[str, Any]:
-    """What a parent is told about one alert, every text cleaned (the snippet came through the proxy)."""
+def who(incident: Incident, devices: Mapping[str, str] | None = None) -> str:
+    """The child, or the device not yet assigned to one (never a placeholder name)."""
+    if incident.child:
+        return incident.child
+    name = (devices or {}).get(incident.device) or incident.device or "unknown"
+    return f"a device not yet assigned: {name}"
+
+
+def incident_fields(
+    incident: Incident,
+    alerts: Sequence[Alert],
+    dashboard_url: str = "",
+    devices: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What a parent is told about one incident, every text cleaned (the snippet came through the proxy)."""
+    newest = alerts[-1] if alerts else None
     return {
-        "id": alert.id,
-        "child": clean_text(alert.child, 100),
-        "category": alert.category,
-        "severity": "high" if is_urgent(alert) else alert.severity,
-        "time": _when(alert.created_at),
-        "created_at": alert.created_at,
-        "url": clean_text(strip_query(alert.url), 500),
-        "app": clean_text(alert.app, 100),
-        "snippet": clean_text(alert.snippet),
-        "stages": [clean_text(s, 50) for s in alert.stages],
-        "child_words": clean_text(alert.child_note, 1000) if alert.category == "help" else "",
-        "link": alert_link(alert, dashboard_url),
+        "id": incident.id,
+        "child": clean_text(who(incident, devices), 160),
+        "category": incident.category,
+        "kind": incident.kind,
+        "severity": "high" if is_urgent(incident) else incident.severity,
+        "time": _when(incident.first_seen),
+        "created_at": incident.first_seen,
+        "last_seen": incident.last_seen,
+        "detections": incident.detections,
+        "url": clean_text(strip_query(incident.url), 500),
+        "app": clean_text(incident.app, 100),
+        "counterpart": clean_text(incident.counterpart, 100),
+        "snippet": clean_text(newest.snippet) if newest else "",
+        "stages": [clean_text(s, 50) for s in dict.fromkeys(st for a in alerts for st in a.stages)],
+        "child_words": clean_text(incident.child_note, 1000) if incident.category == "help" else "",
+        "link": incident_link(incident, dashboard_url),
     }
 
 
-def _alert_lines(f: Mapping[str, Any]) -> list[str]:
+def _incident_lines(f: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Child: {f['child']}",
         f"Category: {f['category']}",
+        f"Kind: {KIND_NAMES.get(f['kind'], f['kind'])}",
         f"Severity: {f['severity']}",
         f"Time: {f['time']}",
     ]
+    if f["detections"] > 1:
+        lines.append(f"Detections: {f['detections']} (last {_when(f['last_seen'])})")
     if f["url"]:
         lines.append(f"Address: {f['url']}")
     if f["app"]:
         lines.append(f"App: {f['app']}")
+    if f["counterpart"]:
+        lines.append(f"The other person: {f['counterpart']}")
     if f["stages"]:
         lines.append("Grooming stages: " + ", ".join(f["stages"]))
     if f["child_words"]:
@@ -280,37 +310,73 @@ def _alert_lines(f: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def alert_message(alert: Alert, dashboard_url: str = "") -> Message:
-    """The message for one urgent alert."""
-    f = alert_fields(alert, dashboard_url)
-    if alert.category == "help":
+def incident_message(f: Mapping[str, Any], *, escalated_from: str = "") -> Message:
+    """The message for one urgent incident, or for one that escalated since the parent was told."""
+    kind = KIND_NAMES.get(f["kind"], f["category"]).lower()
+    if f["category"] == "help":
         subject = f"NotAlone: {f['child']} asked for your help"
         intro = f'{f["child"]} pressed "Tell my parent". Please talk with them calmly and soon.'
+    elif escalated_from:
+        subject = f"NotAlone: {kind} alert for {f['child']} escalated to {f['severity']}"
+        intro = f"An incident you were told about got worse (it was {escalated_from})."
     else:
         subject = f"NotAlone: {f['severity']} {f['category']} alert for {f['child']}"
-        intro = f"NotAlone found a possible {f['category']} risk for {f['child']}."
-    text = "\n".join([intro, "", *_alert_lines(f), ""])
-    return Message(subject, text, {"type": "alert", "text": text, "alert": f})
+        intro = f"NotAlone found a possible {kind} risk for {f['child']}."
+    text = "\n".join([intro, "", *_incident_lines(f), ""])
+    payload_type = "escalation" if escalated_from else "alert"
+    return Message(subject, text, {"type": payload_type, "text": text, "alert": dict(f)})
 
 
-def digest_message(alerts: Sequence[Alert], total: int, period: str, dashboard_url: str = "") -> Message:
-    """A summary of ``total`` lower-severity alerts, the newest ``alerts`` listed."""
-    items = [alert_fields(a, dashboard_url) for a in alerts]
+def weekly_summary(store: AlertStore, now: float) -> dict[str, dict[str, list[int]]]:
+    """Per child, per kind: incidents seen first in the last seven days and in the seven before."""
+    summary: dict[str, dict[str, list[int]]] = {}
+    for c in store.incident_counts_by_day(now - 14 * DAY_S, now):
+        this_week = c.day >= time.strftime("%Y-%m-%d", time.gmtime(now - 7 * DAY_S))
+        counts = summary.setdefault(c.child, {}).setdefault(c.kind, [0, 0])
+        counts[0 if this_week else 1] += c.count
+    return summary
+
+
+def _summary_lines(summary: Mapping[str, Mapping[str, Sequence[int]]]) -> list[str]:
+    if not summary:
+        return ["This week: no incidents."]
+    lines = ["This week, per child (the week before in brackets):"]
+    for child in sorted(summary):
+        name = child or "devices not yet assigned"
+        parts = []
+        for kind, (now_n, before_n) in sorted(summary[child].items()):
+            trend = "up" if now_n > before_n else "down" if now_n < before_n else "same"
+            parts.append(f"{KIND_NAMES.get(kind, kind)} {now_n} ({before_n}, {trend})")
+        lines.append(f"  {name}: " + "; ".join(parts))
+    return lines
+
+
+def digest_message(
+    items: Sequence[Mapping[str, Any]],
+    total: int,
+    period: str,
+    dashboard_url: str = "",
+    summary: Mapping[str, Mapping[str, Sequence[int]]] | None = None,
+) -> Message:
+    """A summary of ``total`` lower-severity incidents (the newest listed) and each child's week."""
     counts: dict[str, int] = {}
     for item in items:
-        key = f"{item['child']} / {item['category']} / {item['severity']}"
+        key = f"{item['child']} / {KIND_NAMES.get(item['kind'], item['kind'])} / {item['severity']}"
         counts[key] = counts.get(key, 0) + 1
-    subject = f"NotAlone {period} summary: {total} alert{'s' if total != 1 else ''}"
-    lines = [f"{total} lower-severity alert{'s' if total != 1 else ''} since the last summary.", ""]
+    noun = "incident" if total == 1 else "incidents"
+    subject = f"NotAlone {period} summary: {total} {noun}"
+    lines = [f"{total} lower-severity {noun} since the last summary.", ""]
     lines += [f"  {key}: {n}" for key, n in sorted(counts.items())]
+    lines += ["", *_summary_lines(summary or {})]
     for item in items:
-        lines += ["", *_alert_lines(item)]
+        lines += ["", *_incident_lines(item)]
     if total > len(items):
-        lines += ["", f"{total - len(items)} older alerts are not listed here."]
+        lines += ["", f"{total - len(items)} older incidents are not listed here."]
     if dashboard_url:
         lines += ["", f"All alerts: {dashboard_url.rstrip('/')}/alerts/"]
     text = "\n".join([*lines, ""])
-    return Message(subject, text, {"type": "digest", "text": text, "total": total, "alerts": items})
+    payload = {"type": "digest", "text": text, "total": total, "alerts": list(items), "week": summary or {}}
+    return Message(subject, text, payload)
 
 
 def trial_message(dashboard_url: str = "") -> Message:
@@ -332,10 +398,10 @@ class NotifyResult:
 
 @dataclass
 class _Mark:
-    """What a channel has been sent: urgent alerts (id -> created_at, within the catch-up window, so that a
-    reused id or a late-written alert is still recognised) and the end of the last digest's window."""
+    """What a channel has been told: per incident the severity and kind it was told about (kept within the
+    catch-up window), and the end of the last digest's window."""
 
-    alerts: dict[str, float] = field(default_factory=dict)
+    incidents: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_digest_at: float | None = None
     since: float = 0.0  # when the channel was first seen, less FIRST_WINDOW_S: nothing older is sent
 
@@ -344,39 +410,61 @@ class _Mark:
         raw = settings.get(SENT_KEY.format(channel=channel))
         if not isinstance(raw, dict):
             return cls(since=now - FIRST_WINDOW_S)
+        if "incidents" not in raw:  # written before incidents: start afresh rather than send them again
+            return cls(last_digest_at=raw.get("last_digest_at"), since=now)
         return cls(
-            {str(k): float(v) for k, v in (raw.get("alerts") or {}).items()},
+            {str(k): dict(v) for k, v in (raw.get("incidents") or {}).items() if isinstance(v, dict)},
             raw.get("last_digest_at"),
             float(raw.get("since") or 0.0),
         )
 
-    def sent(self, alert: Alert) -> bool:
-        return self.alerts.get(str(alert.id)) == alert.created_at
+    def told(self, incident: Incident) -> dict[str, Any] | None:
+        return self.incidents.get(str(incident.id))
+
+    def remember(self, incident: Incident) -> None:
+        self.incidents[str(incident.id)] = {
+            "severity": incident.severity,
+            "kind": incident.kind,
+            "at": incident.last_seen,
+        }
 
     def save(self, store: AlertStore, channel: str) -> None:
         store.set_setting(
             SENT_KEY.format(channel=channel),
-            {"alerts": self.alerts, "last_digest_at": self.last_digest_at, "since": self.since},
+            {"incidents": self.incidents, "last_digest_at": self.last_digest_at, "since": self.since},
         )
 
 
-def _all(store: AlertStore, where: AlertFilter) -> list[Alert]:
-    found: list[Alert] = []
-    while page := store.list(where, limit=PAGE, offset=len(found)):
+def _all(store: AlertStore, where: IncidentFilter) -> list[Incident]:
+    found: list[Incident] = []
+    while page := store.incidents(where, limit=PAGE, offset=len(found)):
         found += page
         if len(page) < PAGE:
             break
     return found
 
 
-def urgent_alerts(store: AlertStore, since: float) -> list[Alert]:
-    """High and help alerts created since ``since``, oldest first."""
+def urgent_incidents(store: AlertStore, since: float) -> list[Incident]:
+    """High and help incidents active since ``since``, oldest first."""
     by_id = {
-        a.id: a
-        for where in (AlertFilter(since=since, severity="high"), AlertFilter(since=since, category="help"))
-        for a in _all(store, where)
+        i.id: i
+        for where in (
+            IncidentFilter(since=since, severity="high"),
+            IncidentFilter(since=since, category="help"),
+        )
+        for i in _all(store, where)
     }
-    return sorted(by_id.values(), key=lambda a: (a.created_at, a.id or 0))
+    return sorted(by_id.values(), key=lambda i: (i.first_seen, i.id))
+
+
+def escalated_from(incident: Incident, told: Mapping[str, Any]) -> str:
+    """What the incident was when the parent was told, if it is worse now ("" when it is not)."""
+    before_severity, before_kind = str(told.get("severity", "")), str(told.get("kind", ""))
+    worse_severity = _RANK.get(incident.severity, 0) > _RANK.get(before_severity, 0)
+    worse_kind = incident.kind != before_kind and more_serious(incident.kind, before_kind) == incident.kind
+    if not (worse_severity or worse_kind):
+        return ""
+    return f"{before_severity}, {KIND_NAMES.get(before_kind, before_kind)}"
 
 
 class Notifier:
@@ -427,15 +515,26 @@ class Notifier:
         return outcomes
 
     def _send_urgent(self, store: AlertStore, channel: Channel, mark: _Mark, now: float) -> int:
+        """One message per urgent incident, and one more each time a told incident gets worse."""
         since = max(mark.since, now - CATCH_UP_WINDOW_S)
-        mark.alerts = {k: v for k, v in mark.alerts.items() if v >= since}
-        pending = [a for a in urgent_alerts(store, since) if not mark.sent(a)]
+        mark.incidents = {k: v for k, v in mark.incidents.items() if float(v.get("at", 0)) >= since}
+        devices = {d.device: d.label or d.device for d in store.devices()}
+        pending = []
+        for incident in urgent_incidents(store, since):
+            told = mark.told(incident)
+            if told is None:
+                pending.append((incident, ""))
+            elif worse := escalated_from(incident, told):
+                pending.append((incident, worse))
         sent = 0
-        for alert in pending[:MAX_ALERTS_PER_RUN]:
-            if not (alert.reviewed or alert.false_positive):  # the parent has already seen it
-                channel.deliver(alert_message(alert, self.dashboard_url))  # a failure stops this channel
+        for incident, worse in pending[:MAX_ALERTS_PER_RUN]:
+            if not (incident.reviewed or incident.false_positive):  # the parent has already seen it
+                fields = incident_fields(
+                    incident, store.incident_alerts(incident.id), self.dashboard_url, devices
+                )
+                channel.deliver(incident_message(fields, escalated_from=worse))  # a failure stops here
                 sent += 1
-            mark.alerts[str(alert.id)] = alert.created_at
+            mark.remember(incident)
             mark.save(store, channel.name)  # at once: a crash after this must not send it again
         return sent
 
@@ -450,12 +549,21 @@ class Notifier:
         if until - mark.last_digest_at < DIGEST_PERIODS_S[period]:
             return 0
         lower = [s for s in SEVERITIES if s != "high"]
-        wheres = [AlertFilter(since=mark.last_digest_at, until=until, severity=s) for s in lower]
-        total = sum(store.count(w) for w in wheres)
-        listed = [a for w in wheres for a in store.list(w, limit=DIGEST_LIST_MAX) if not is_urgent(a)]
-        listed = sorted(listed, key=lambda a: a.created_at, reverse=True)[:DIGEST_LIST_MAX]
+        wheres = [IncidentFilter(since=mark.last_digest_at, until=until, severity=s) for s in lower]
+        total = sum(store.count_incidents(w) for w in wheres)
+        listed = [i for w in wheres for i in store.incidents(w, limit=DIGEST_LIST_MAX) if not is_urgent(i)]
+        listed = sorted(listed, key=lambda i: i.last_seen, reverse=True)[:DIGEST_LIST_MAX]
         if listed:
-            channel.deliver(digest_message(listed, total, period, self.dashboard_url))
+            devices = {d.device: d.label or d.device for d in store.devices()}
+            items = [
+                incident_fields(i, store.incident_alerts(i.id), self.dashboard_url, devices) for i in listed
+            ]
+            channel.deliver(
+                digest_message(items, total, period, self.dashboard_url, weekly_summary(store, now))
+            )
+            for incident in listed:  # told at this severity: a later rise is an escalation
+                if mark.told(incident) is None:
+                    mark.remember(incident)
         mark.last_digest_at = until
         return 1 if listed else 0
 

@@ -1,4 +1,4 @@
-"""The overview: alerts per child and category over 7 and 30 days, blind spots and quiet devices."""
+"""The overview: incidents per child and category over 7 and 30 days, blind spots and quiet devices."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def index() -> ResponseReturnValue:
     store = get_db()
     now = time.time()
     children = list(store.children())
-    counts = store.counts_by_day(since=now - 30 * DAY)
+    counts = store.incident_counts_by_day(since=now - 30 * DAY)
     charts = {
         days: bar_chart(tally(counts, _iso_day(now - (days - 1) * DAY)), children, CATEGORIES)
         for days in (7, 30)

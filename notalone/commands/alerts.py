@@ -1,19 +1,21 @@
-"""``notalone alerts``: list stored alerts, newest first, as a table or as JSON."""
+"""``notalone alerts``: list incidents, newest first, as a table or as JSON (one object per incident: the
+shape is :func:`alert_store.export.incident_record`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
 
 import click
 
-from alert_store import AlertFilter, AlertStore, DataDir, default_data_dir
+from alert_store import CATEGORIES, KINDS, AlertStore, DataDir, IncidentFilter, default_data_dir
+from alert_store.export import incident_record
+from parent_ui.notifications import who
 
 
 @click.command("alerts")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of alert objects.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of incident objects.")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -21,23 +23,41 @@ from alert_store import AlertFilter, AlertStore, DataDir, default_data_dir
     help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
 )
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--child", default=None, help="Only this child's alerts.")
-@click.option("--category", type=click.Choice(["scam", "grooming", "help"]), default=None)
-def alerts(as_json: bool, data_dir: Path | None, limit: int, child: str | None, category: str | None) -> None:
-    """List stored alerts, newest first."""
+@click.option("--child", default=None, help="Only this child's incidents.")
+@click.option("--category", type=click.Choice(CATEGORIES), default=None)
+@click.option("--kind", type=click.Choice(KINDS), default=None)
+def alerts(
+    as_json: bool,
+    data_dir: Path | None,
+    limit: int,
+    child: str | None,
+    category: str | None,
+    kind: str | None,
+) -> None:
+    """List stored incidents (each risky page visit or conversation, detections folded in), newest first."""
     database = DataDir(data_dir or default_data_dir()).database
     if not database.exists():
         raise click.ClickException(f"no NotAlone database at {database}; has the proxy run yet?")
     with AlertStore(database) as store:
-        found = store.list(AlertFilter(child=child, category=category), limit=limit)
-    if as_json:
-        click.echo(json.dumps([dataclasses.asdict(a) for a in found], ensure_ascii=False, indent=1))
-        return
-    if not found:
-        click.echo("No alerts.")
-        return
-    for a in found:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.created_at))
-        where = a.url or a.app
-        click.echo(f"{when}  {a.child:<12} {a.category:<8} {a.severity:<6} {a.probability:4.2f}  {where}")
-        click.echo(f"    {a.snippet[:160]!s}")
+        found = store.incidents(IncidentFilter(child=child, category=category, kind=kind), limit=limit)
+        if as_json:
+            records = [incident_record(store, i) for i in found]
+            click.echo(json.dumps(records, ensure_ascii=False, indent=1))
+            return
+        names = {d.device: d.label or d.device for d in store.devices()}
+        if not found:
+            click.echo("No alerts.")
+            return
+        for i in found:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_seen))
+            owner = who(i, names)
+            state = "false alarm" if i.false_positive else "reviewed" if i.reviewed else "new"
+            where = " ".join(x for x in (i.app, i.url) if x)
+            click.echo(
+                f"#{i.id:<5} {when}  {owner}  {i.kind} {i.severity}  [{state}]  "
+                f"{i.detections} detection{'s' if i.detections != 1 else ''}  {where}"
+            )
+            if i.counterpart:
+                click.echo(f"    with {i.counterpart}")
+            if i.category == "help" and i.child_note:
+                click.echo(f"    in the child's words: {i.child_note[:300]}")

@@ -66,6 +66,7 @@ def test_filters_paging_and_unread_count(store):
                 child="An" if i % 2 else "Binh",
                 category="scam" if i % 3 else "grooming",
                 created_at=now - i * 60,
+                url=f"https://example.com/{i}",  # thirty pages: thirty incidents
             )
         )
     newest = store.list(limit=5)
@@ -77,8 +78,8 @@ def test_filters_paging_and_unread_count(store):
     assert not {a.id for a in page1} & {a.id for a in page2}
     assert store.count(AlertFilter(category="grooming")) == 10
     assert store.count(AlertFilter(since=now - 5 * 60 + 1)) == 5
-    store.mark_reviewed(page1[0].id)
-    assert store.unread_count() == 29
+    store.mark_incident_reviewed(store.incident_of(page1[0].id))
+    assert store.unread_count() == 29  # incidents, which the dashboard's badge counts
     assert store.unread_count(child="An") == 14
 
 

@@ -140,7 +140,7 @@ def test_notalone_alerts_json_lists_help_alerts(warn: ProxyProcess) -> None:
     ).stdout
     listed = [a for a in json.loads(out) if a["category"] == "help"]
     assert len(listed) >= 2
-    assert all(a["severity"] == "high" and a["source"] == "child" and a["child"] == CHILD for a in listed)
+    assert all(a["severity"] == "high" and a["kind"] == "help" and a["child"] == CHILD for a in listed)
 
 
 def test_the_eleventh_report_in_an_hour_is_refused_politely(warn: ProxyProcess) -> None:

@@ -206,3 +206,7 @@ def test_demo_alerts_reach_the_dashboard_and_survive_sigterm(up: Up) -> None:
         missing = [alert_id for alert_id in details if store.get(alert_id) is None]
         assert not missing
         assert store.count() >= len(details)
+        # However many detections, each risky page and chat is one incident, each chat with its transcript.
+        incidents = [i for i in store.incidents(limit=1000) if i.category != "help"]
+        assert len(incidents) == len(risky) == len(details), [(i.kind, i.url) for i in incidents]
+        assert all(store.incident_transcript(i.id) for i in incidents if i.is_conversation)

@@ -9,7 +9,7 @@ import time
 import pytest
 from dashboard_helpers import csrf_from, make_alert
 
-from alert_store import AlertFilter
+from alert_store import IncidentFilter
 
 
 @pytest.fixture
@@ -74,34 +74,36 @@ def test_filters_and_paging(app, logged_in, store):
             make_alert(
                 child="An" if i % 2 else "Binh",
                 category="scam" if i % 3 else "grooming",
+                kind="phishing" if i % 3 else "grooming",
                 severity=("low", "medium", "high")[i % 3],
-                snippet=f"message number {i}",
+                title=f"page number {i}",
+                url=f"https://example.com/{i}",
                 created_at=now - i * 3600,
                 reviewed=i % 4 == 0,
             )
         )
     size = app.config["PAGE_SIZE"]
     first = logged_in.get("/alerts/").get_data(as_text=True)
-    assert "message number 0<" in first and f"message number {size - 1}<" in first
-    assert f"message number {size}<" not in first
-    assert first.index("message number 0<") < first.index("message number 1<")  # newest first
+    assert "page number 0<" in first and f"page number {size - 1}<" in first
+    assert f"page number {size}<" not in first
+    assert first.index("page number 0<") < first.index("page number 1<")  # newest first
     second = logged_in.get("/alerts/?page=2").get_data(as_text=True)
-    assert f"message number {size}<" in second and "message number 0<" not in second
+    assert f"page number {size}<" in second and "page number 0<" not in second
 
-    filtered = logged_in.get("/alerts/?child=An&category=scam&severity=high&reviewed=no").get_data(
+    filtered = logged_in.get("/alerts/?child=An&kind=phishing&severity=high&reviewed=no").get_data(
         as_text=True
     )
-    expected = store.list(
-        AlertFilter(child="An", category="scam", severity="high", reviewed=False), limit=100
+    expected = store.incidents(
+        IncidentFilter(child="An", kind="phishing", severity="high", reviewed=False), limit=100
     )
-    assert expected and f"{len(expected)} alerts" in filtered
-    for alert in expected:
-        assert f"{alert.snippet}<" in filtered
-    assert "message number 2<" not in filtered  # Binh's
+    assert expected and f"{len(expected)} incidents" in filtered
+    for incident in expected:
+        assert f"{incident.title}<" in filtered
+    assert "page number 2<" not in filtered  # Binh's
 
     today = time.strftime("%Y-%m-%d")
     by_date = logged_in.get(f"/alerts/?from={today}&to={today}").get_data(as_text=True)
-    assert "message number 0<" in by_date
+    assert "page number 0<" in by_date
 
 
 def test_bad_filter_values_are_ignored_with_a_message(logged_in, store):
@@ -110,12 +112,12 @@ def test_bad_filter_values_are_ignored_with_a_message(logged_in, store):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "use a date like" in page and "Unknown page number" in page
-    assert ">1 alert<" in page
+    assert ">1 incident<" in page
 
 
 def test_help_requests_come_first_with_their_own_look(logged_in, store):
     now = time.time()
-    store.add(make_alert(snippet="a newer scam", created_at=now))
+    store.add(make_alert(title="a newer scam", created_at=now))
     help_id = store.add(
         make_alert(
             category="help",
@@ -133,12 +135,47 @@ def test_help_requests_come_first_with_their_own_look(logged_in, store):
     detail = logged_in.get(f"/alerts/{help_id}").get_data(as_text=True)
     assert "a newer scam" in detail  # context around the request
     assert "You did the right thing" in detail
+    assert "If your child may be in danger now" in detail
 
 
-def test_scam_page_says_what_to_do_about_kidnapping_scams(logged_in, store):
-    alert_id = store.add(make_alert())
+def test_a_free_currency_scam_gets_its_own_advice_and_no_emergency_box(logged_in, store):
+    alert_id = store.add(make_alert(kind="free_currency"))
     page = logged_in.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    assert "call your child directly" in page and "Do not transfer money" in page and "police" in page
+    assert "Free game currency scam" in page and "V-Bucks" in page
+    assert "If your child may be in danger now" not in page and "Do not transfer money" not in page
+
+
+def test_online_kidnapping_gets_urgent_advice_and_the_countrys_emergency_number(logged_in, store):
+    store.set_setting("help.country", "GB")
+    alert_id = store.add(
+        make_alert(
+            kind="online_kidnapping",
+            severity="high",
+            snippet="go to the hotel alone, turn off your location",
+            terms=("hotel alone",),
+            conversation_key="chat.example/dm/9",
+            url="https://chat.example/dm/9",
+        )
+    )
+    page = logged_in.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert "Online kidnapping" in page and "If your child may be in danger now" in page
+    assert "call the police: 999" in page and "Childline" in page
+    assert "Reach your child now" in page
+    assert "113" not in page and "free game currency" not in page.lower()
+
+
+@pytest.mark.parametrize(
+    "kind, line",
+    [
+        ("phishing", "Change that password now"),
+        ("sextortion", "Do not pay and do not send anything more"),
+        ("grooming", "a friend who asks for secrets"),
+    ],
+)
+def test_each_kind_gets_its_own_advice(logged_in, store, kind, line):
+    category = "grooming" if kind == "grooming" else "scam"
+    alert_id = store.add(make_alert(kind=kind, category=category))
+    assert line in logged_in.get(f"/alerts/{alert_id}").get_data(as_text=True)
 
 
 def test_grooming_stages_are_explained(logged_in, store):
@@ -147,7 +184,7 @@ def test_grooming_stages_are_explained(logged_in, store):
     assert "Secrecy" in page and "Moving to a private app" in page
 
 
-def test_actions_reviewed_false_positive_delete(logged_in, store):
+def test_actions_reviewed_false_positive_delete_with_confirmation(logged_in, store):
     alert_id = store.add(make_alert())
     assert re.search(r'class="badge"[^>]*>1<', logged_in.get("/alerts/").get_data(as_text=True))
     token = csrf_from(logged_in.get(f"/alerts/{alert_id}").get_data(as_text=True))
@@ -156,9 +193,14 @@ def test_actions_reviewed_false_positive_delete(logged_in, store):
     assert store.unread_count() == 0
     logged_in.post(f"/alerts/{alert_id}/false-positive", data={"csrf_token": token})
     assert store.get(alert_id).false_positive
-    logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token})
+    confirm = logged_in.get(f"/alerts/{alert_id}/delete").get_data(as_text=True)
+    assert "Delete this incident?" in confirm and "deletes the evidence for good" in confirm
+    logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token})  # not confirmed
+    assert store.get(alert_id) is not None
+    logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token, "confirm": "yes"})
     assert store.get(alert_id) is None
-    assert logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token}).status_code == 404
+    response = logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert response.status_code == 404
 
 
 def test_feedback_export_round_trips_into_the_training_format(logged_in, store, runner, tmp_path):

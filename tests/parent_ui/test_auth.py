@@ -10,7 +10,13 @@ from parent_ui import PUBLIC_ENDPOINTS
 
 def _example_path(rule: Rule) -> str:
     values = {
-        arg: {"alert_id": 1, "name": "An", "platform": "windows", "filename": "style.css"}.get(arg, "x")
+        arg: {
+            "alert_id": 1,
+            "incident_id": 1,
+            "name": "An",
+            "platform": "windows",
+            "filename": "style.css",
+        }.get(arg, "x")
         for arg in rule.arguments
     }
     return rule.build(values, append_unknown=False)[1]

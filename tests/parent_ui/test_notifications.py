@@ -264,6 +264,56 @@ def test_the_snippet_is_cut_to_500_characters() -> None:
     assert len(clean_text("x" * 2000)) == 500
 
 
+def test_one_message_per_incident_however_many_detections(both, smtp, webhook) -> None:
+    now = time.time()
+    for i in range(6):  # two grooming chats detected again and again
+        for chat in ("7", "8"):
+            both.add(
+                make_alert(
+                    category="grooming",
+                    kind="grooming",
+                    severity="high",
+                    url="",
+                    conversation_key=f"chat.example/conversations/{chat}",
+                    child="Binh",
+                    created_at=now - 60 + i,
+                )
+            )
+    assert send_pending(both, now).sent == 4  # two incidents, on two channels
+    assert send_pending(both, now + 60).sent == 0
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert subjects == ["NotAlone: high grooming alert for Binh"] * 2
+    assert "Detections: 6" in body(smtp.messages[0])
+
+
+def test_one_more_message_when_an_incident_escalates(both, smtp, webhook) -> None:
+    now = time.time()
+    chat = dict(category="grooming", kind="grooming", url="", conversation_key="chat.example/dm/9")
+    both.add(make_alert(**chat, severity="medium", created_at=now - 3 * 3600))
+    send_pending(both, now - 3 * 3600)  # medium: waits for the digest
+    later = now + DAY_S + DIGEST_SETTLE_S + 1
+    assert send_pending(both, later).sent == 2  # the digest tells the parent about it
+    both.add(make_alert(**chat, severity="medium", created_at=later))
+    assert send_pending(both, later + 1).sent == 0  # seen again, no worse
+    both.add(
+        make_alert(
+            category="scam",
+            kind="online_kidnapping",
+            severity="high",
+            url="",
+            conversation_key="chat.example/dm/9",
+            terms=("hotel",),
+            created_at=later + 2,
+        )
+    )
+    assert send_pending(both, later + 3).sent == 2
+    assert smtp.messages[-1]["Subject"] == "NotAlone: online kidnapping alert for An escalated to high"
+    assert "it was medium, Grooming" in body(smtp.messages[-1])
+    assert webhook.posts[-1]["type"] == "escalation"
+    both.add(make_alert(**chat, severity="high", created_at=later + 4))
+    assert send_pending(both, later + 5).sent == 0  # already told at high
+
+
 # -- the digest --------------------------------------------------------------------------------------------
 def test_a_medium_alert_waits_for_the_digest(both, smtp, webhook) -> None:
     now = time.time()
@@ -277,10 +327,12 @@ def test_a_medium_alert_waits_for_the_digest(both, smtp, webhook) -> None:
     result = send_pending(both, later, dashboard_url=DASHBOARD)
     assert result.sent == 2
     digest = body(smtp.messages[0])
-    assert smtp.messages[0]["Subject"] == "NotAlone daily summary: 2 alerts"
+    assert smtp.messages[0]["Subject"] == "NotAlone daily summary: 2 incidents"
     assert "Severity: medium" in digest and "Severity: low" in digest and "Child: Binh" in digest
     assert "All alerts: http://192.168.1.10:8000/alerts/" in digest
+    assert "This week, per child" in digest and "Binh: Free game currency scam 1 (0, up)" in digest
     assert webhook.posts[0]["type"] == "digest" and webhook.posts[0]["total"] == 2
+    assert webhook.posts[0]["week"]["An"]["free_currency"] == [1, 0]
 
     assert send_pending(both, later + 60).sent == 0  # the next one is due a day later
     assert len(smtp.messages) == 1
