@@ -164,6 +164,7 @@ HOST_NAME = Text(
 )
 PHONE = Text("a phone number", lambda v: bool(_PHONE.fullmatch(v)))
 LEVELS = ("debug", "info", "warning", "error")
+MODES = ("monitor", "warn", "block")
 
 
 def setting(default: Any, help: str, rule: Any) -> Any:
@@ -188,7 +189,7 @@ class ProxySettings:
         "monitor: pages reach the child untouched and parents get alerts; warn: a likely scam "
         "page is replaced by a warning with 'go back' and 'continue anyway'; block: the same without "
         "'continue'. The dashboard's Settings page overrides this.",
-        Choice(("monitor", "warn", "block")),
+        Choice(MODES),
     )
     home_ranges: tuple[str, ...] = setting(
         DEFAULT_HOME_RANGES,
@@ -430,6 +431,17 @@ def _as_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(value)
     return str(value)
+
+
+def parse_sets(items: tuple[str, ...]) -> dict[str, tuple[str, object]]:
+    """``--set SECTION.KEY=VALUE`` options as :func:`load_config` overrides, each naming its flag."""
+    overrides: dict[str, tuple[str, object]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set: expected SECTION.KEY=VALUE, not {item!r}")
+        overrides[key.strip()] = (f"--set {key.strip()}", value)
+    return overrides
 
 
 # -- the example file ---------------------------------------------------------------------------------------

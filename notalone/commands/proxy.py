@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from alert_store import DataDir, default_data_dir
+from notalone.config import MODES
 
 # Files in mitmproxy's confdir that hold the CA's private key; only we may read them.
 CA_KEY_FILES = ("mitmproxy-ca.pem", "mitmproxy-ca.p12")
@@ -56,7 +57,13 @@ async def serve(
     show_default="all interfaces",
     help="Address to listen on. Clients outside the home ranges are refused whatever it is.",
 )
-@click.option("--listen-port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--listen-port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on; children's devices are set up with it.",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -65,7 +72,7 @@ async def serve(
 )
 @click.option(
     "--mode",
-    type=click.Choice(["monitor", "warn", "block"]),
+    type=click.Choice(MODES),
     default="monitor",
     show_default=True,
     help="monitor: alert parents only; warn: show an interstitial with 'continue'; block: without.",
