@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alert_store import DataDir
+from notalone.commands.proxy import CA_KEY_FILES
 from notalone.config import Config
 from notalone.lan import lan_ip, port_free
 
@@ -40,7 +41,6 @@ PACKAGES: dict[str, str] = {
 TRAINING_ONLY = frozenset({"classifier.train"})
 REINSTALL = "run `make clean run` in the NotAlone folder to reinstall the locked packages"
 IMPORT_TIMEOUT_S = 300.0
-CA_KEY_FILES = ("mitmproxy-ca.pem", "mitmproxy-ca.p12")  # the private key, as mitmproxy stores it
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import click
 
 from alert_store import DataDir, default_data_dir
 from notalone.config import Config, ConfigError, load_config
+from notalone.lan import advertised_host
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -42,6 +43,8 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
             "LOGIN_MAX_FAILURES": config.dashboard.login_max_failures,
             "LOGIN_WINDOW_S": config.dashboard.login_window_s,
             "PROXY_PORT": config.proxy.port,
+            # The address children's devices use, as `notalone up` prints it (the device pages show it).
+            "PROXY_HOST": advertised_host(config.proxy.listen_host),
             "WIREGUARD_PORT": config.proxy.wireguard_port,
             "HELPLINE": config.help.helpline,
         }
