@@ -113,8 +113,9 @@ class Supervisor:
         self._on_part_ready = on_part_ready
         self._announced = False
         self._poll_s = poll_s
-        self._stop = threading.Event()
+        self._stopping = False  # set by a signal or request_stop(); read by the loop every poll_s
         self._forced = False
+        self._signals: list[int] = []
 
     # -- signals ------------------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -129,19 +130,22 @@ class Supervisor:
         from make, which passes SIGTERM on to its children), and systemd sends SIGKILL itself when its
         patience ends; neither must cost the alerts the proxy still has queued. make does not pass SIGINT
         on, so one Ctrl-C in the terminal is one SIGINT here.
+
+        Only assignments and system calls here, no locks and no logging: the handler runs in the main
+        thread between two of its bytecodes, possibly while that thread holds a lock (an Event's, a log
+        handler's, a stream's), and taking it again would deadlock or fail.
         """
-        if signum == signal.SIGINT and self._stop.is_set() and not self._forced:
+        if signum == signal.SIGINT and self._stopping and not self._forced:
             self._forced = True
-            log.warning("second Ctrl-C, killing the parts now", extra={"signal": signum})
             for part in self._parts:
-                if part.process is not None and part.process.poll() is None:
-                    _kill_group(part.process)
-        elif self._stop.is_set():
-            log.info("already stopping", extra={"signal": signum})
-        self._stop.set()
+                if part.process is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(part.process.pid, signal.SIGKILL)
+        self._signals.append(signum)
+        self._stopping = True
 
     def request_stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
 
     # -- the loop -----------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -149,7 +153,10 @@ class Supervisor:
         try:
             for part in self._parts:
                 self._start(part)
-            while not self._stop.wait(self._poll_s):
+            while not self._stopping:
+                time.sleep(self._poll_s)
+                if self._stopping:
+                    break
                 if not self._check_parts():
                     log.critical("no part is left running, stopping")
                     exit_code = 1
@@ -273,6 +280,8 @@ class Supervisor:
         log.info("part started", extra={"part": spec.name, "pid": process.pid, "restarts": part.restarts})
 
     def _stop_all(self) -> None:
+        if self._signals:
+            log.info("stop requested", extra={"signals": [signal.Signals(n).name for n in self._signals]})
         running = [p for p in self._parts if p.process is not None and p.process.poll() is None]
         for part in running:
             assert part.process is not None
@@ -293,6 +302,8 @@ class Supervisor:
                 )
                 _kill_group(part.process)
                 part.process.wait()
+        if self._forced:
+            log.warning("second Ctrl-C: the parts were killed without waiting for them")
         for part in self._parts:
             if part.process is not None:
                 _kill_group(part.process)  # whatever the part started and left behind
