@@ -54,13 +54,16 @@ class Backoff:
 
     A part that ran ``healthy_after_s`` or longer starts again from ``first_s``. After ``give_up_after``
     quick failures in a row (a port taken, a broken install) the part is not started again: retrying for
-    ever would only fill the log, and the parent needs the cause instead.
+    ever would only fill the log, and the parent needs the cause instead. A part that has not once become
+    ready is given up sooner, after ``give_up_before_ready`` failed starts: what stops a part from starting
+    (a missing package, a bad setting) does not go away by itself.
     """
 
     first_s: float = 1.0
     max_s: float = 60.0
     healthy_after_s: float = 30.0
     give_up_after: int = 5
+    give_up_before_ready: int = 2
 
     def delay(self, quick_failures: int) -> float:
         return min(self.max_s, self.first_s * 2 ** max(0, quick_failures - 1))
@@ -81,6 +84,7 @@ class _Running:
     started_at: float = 0.0
     started_wall: float = 0.0
     ready: bool = False
+    ever_ready: bool = False
     quick_failures: int = 0
     restart_at: float | None = None
     restarts: int = 0
@@ -180,7 +184,7 @@ class Supervisor:
             code = process.poll()
             if code is None:
                 if not part.ready and part.spec.ready(part.started_wall):
-                    part.ready = True
+                    part.ready = part.ever_ready = True
                     log.info(
                         "part ready",
                         extra={
@@ -197,7 +201,8 @@ class Supervisor:
             part.process = None
             part.ready = False
             part.quick_failures = part.quick_failures + 1 if ran_s < self._backoff.healthy_after_s else 1
-            if part.quick_failures >= self._backoff.give_up_after:
+            limit = self._backoff.give_up_after if part.ever_ready else self._backoff.give_up_before_ready
+            if part.quick_failures >= limit:
                 self._give_up(part, code)
                 continue
             delay = self._backoff.delay(part.quick_failures)

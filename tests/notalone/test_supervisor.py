@@ -16,7 +16,7 @@ import pytest
 
 from notalone.supervisor import Backoff, PartSpec, PeriodicTask, Supervisor
 
-FAST = Backoff(first_s=0.05, max_s=0.2, healthy_after_s=60.0, give_up_after=3)
+FAST = Backoff(first_s=0.05, max_s=0.2, healthy_after_s=60.0, give_up_after=3, give_up_before_ready=3)
 # A part that says it started, and on SIGTERM writes down that it finished its work before exiting.
 GRACEFUL = """
 import pathlib, signal, sys, time
@@ -71,6 +71,16 @@ def test_a_part_that_keeps_crashing_is_restarted_then_given_up(caplog: pytest.Lo
     restarts = [r for r in caplog.records if r.getMessage() == "part exited, restarting"]
     assert [(r.part, r.exit_code) for r in restarts] == [("crashy", 3), ("crashy", 3)]
     assert any(r.getMessage() == "part keeps failing, not starting it again" for r in caplog.records)
+
+
+def test_a_part_that_never_started_is_tried_once_more_then_given_up(caplog: pytest.LogCaptureFixture) -> None:
+    """A broken install or a bad setting does not mend itself: no loop of restarts and tracebacks."""
+    caplog.set_level(logging.INFO, logger="notalone")
+    backoff = Backoff(first_s=0.05, max_s=0.2, healthy_after_s=60.0)
+    broken = PartSpec("broken", python("import sys; sys.exit(3)"), ready=lambda _since: False)
+    supervisor = Supervisor([broken], backoff=backoff, poll_s=0.02)
+    assert supervisor.run() == 1
+    assert len([r for r in caplog.records if r.getMessage() == "part started"]) == 2
 
 
 def test_a_failing_part_is_given_up_alone_and_reported_while_the_others_keep_serving(tmp_path: Path) -> None:
