@@ -239,7 +239,7 @@ def record_status(
         store.set_setting(SettingKey.UP_STATUS, status)
 
 
-def failure_sentence(part: str, last_lines: Sequence[str]) -> str:
+def failure_sentence(last_lines: Sequence[str]) -> str:
     """Why a part keeps failing, in one sentence: its last error line and what to do."""
     errors = [line for line in last_lines if "Error" in line or "error" in line.lower()[:40]]
     last = (errors or list(last_lines) or ["no output"])[-1].strip()
@@ -438,7 +438,7 @@ def up(
         record_status(root, {name: {"running": True, "reason": ""}})
 
     def part_failed(name: str, last_lines: Sequence[str]) -> None:
-        reason = failure_sentence(name, last_lines)
+        reason = failure_sentence(last_lines)
         not_running[name] = reason
         record_status(root, {name: {"running": False, "reason": reason}})
         what = "filter" if name == PROXY else name
