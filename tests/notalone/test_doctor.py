@@ -236,3 +236,12 @@ def test_the_command_names_each_problem_and_fails(tmp_path: Path, taken_port: in
     assert f"PROBLEM  ports            Port {taken_port} (proxy.port) is already in use" in result.output
     assert "ok       dependencies" in result.output
     assert "1 problem(s) found" in result.output
+
+
+def test_a_part_that_keeps_failing_is_explained_by_its_last_error_line() -> None:
+    from notalone.commands.up import failure_sentence
+
+    lines = ["Traceback (most recent call last):", '  File "inflate.py"', "ModuleNotFoundError: zstandard"]
+    sentence = failure_sentence(lines)
+    assert "(last: ModuleNotFoundError: zstandard)" in sentence
+    assert "notalone doctor" in sentence and sentence.endswith(".")
