@@ -164,7 +164,6 @@ HOST_NAME = Text(
 )
 PHONE = Text("a phone number", lambda v: bool(_PHONE.fullmatch(v)))
 LEVELS = ("debug", "info", "warning", "error")
-MODES = ("monitor", "warn", "block")
 
 
 def setting(default: Any, help: str, rule: Any) -> Any:
@@ -189,7 +188,7 @@ class ProxySettings:
         "monitor: pages reach the child untouched and parents get alerts; warn: a likely scam "
         "page is replaced by a warning with 'go back' and 'continue anyway'; block: the same without "
         "'continue'. The dashboard's Settings page overrides this.",
-        Choice(MODES),
+        Choice(("monitor", "warn", "block")),
     )
     home_ranges: tuple[str, ...] = setting(
         DEFAULT_HOME_RANGES,

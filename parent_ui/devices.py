@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, render_template, send_file
 from flask.typing import ResponseReturnValue
 
 from alert_store import SettingKey
-from alert_store.secrets import ENROLMENT_MAX_AGE_S, enrolment_url, mint_enrolment_token
+from alert_store.signing import ENROL_MAX_AGE_S, enrolment_link
 from parent_ui.children import wireguard_enabled
 from parent_ui.db import data_dir, get_db
 
@@ -141,7 +141,7 @@ def index() -> ResponseReturnValue:
 def platform(platform: str) -> ResponseReturnValue:
     if platform not in PLATFORMS:
         abort(404)
-    link = enrolment_url(mint_enrolment_token(data_dir().root))
+    link = enrolment_link(data_dir().root)
     return render_template(
         "devices/platform.html",
         platform=platform,
@@ -154,7 +154,7 @@ def platform(platform: str) -> ResponseReturnValue:
         ca_name=ca_name(),
         enrolment_link=link,
         enrolment_qr=qr_data_uri(link) if platform in PHONES else None,
-        enrolment_minutes=ENROLMENT_MAX_AGE_S // 60,
+        enrolment_minutes=ENROL_MAX_AGE_S // 60,
     )
 
 

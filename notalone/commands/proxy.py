@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from alert_store import DataDir, default_data_dir
-from notalone.config import MODES
 
 # Files in mitmproxy's confdir that hold the CA's private key; only we may read them.
 CA_KEY_FILES = ("mitmproxy-ca.pem", "mitmproxy-ca.p12")
@@ -26,18 +25,6 @@ def secure_confdir(data_dir: DataDir) -> None:
             path.chmod(0o600)
 
 
-CA_NAME = "NotAlone"  # the name a parent sees when the device asks whether to trust the certificate
-CA_BASENAME = "mitmproxy"  # mitmproxy's file names in the confdir (mitmproxy-ca.pem, ...), which it reads
-
-
-def create_ca(data_dir: DataDir, key_size: int) -> None:
-    """Make the CA as mitmproxy would, but named NotAlone, the first time (an existing CA is kept)."""
-    from mitmproxy.certs import CertStore
-
-    if not (data_dir.confdir / CA_KEY_FILES[0]).exists():
-        CertStore.create_store(data_dir.confdir, CA_BASENAME, key_size, organization=CA_NAME, cn=CA_NAME)
-
-
 async def serve(
     listen_host: str, listen_port: int, data_dir: DataDir, mode: str, overrides: tuple[str, ...]
 ) -> None:
@@ -48,7 +35,6 @@ async def serve(
     from proxy_addon.addon import NotAlone
 
     options = Options(listen_host=listen_host, listen_port=listen_port, confdir=str(data_dir.confdir))
-    create_ca(data_dir, options.key_size)
     master = DumpMaster(options, with_termlog=True, with_dumper=False)
     master.addons.add(NotAlone())
     master.options.update(notalone_data_dir=str(data_dir.root), notalone_mode=mode)
@@ -85,7 +71,7 @@ async def serve(
 )
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=click.Choice(["monitor", "warn", "block"]),
     default="monitor",
     show_default=True,
     help="monitor: alert parents only; warn: show an interstitial with 'continue'; block: without.",

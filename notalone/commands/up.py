@@ -34,8 +34,8 @@ import click
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
 from notalone.config import (
     DEFAULT_HOME_RANGES,
+    KEYS,
     LEVELS,
-    MODES,
     Config,
     ConfigError,
     environment_for,
@@ -288,7 +288,7 @@ FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
 @click.option(
     "--mode",
     default=None,
-    type=click.Choice(MODES),
+    type=click.Choice(KEYS["proxy.mode"].rule.options),
     help="proxy.mode: monitor: alert parents only; warn: show a warning page with 'continue'; block: "
     "without (default monitor).",
 )

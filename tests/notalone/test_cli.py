@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from notalone.cli import COMMANDS, main
-from notalone.config import MODES
+from notalone.config import KEYS
 
 # `notalone alerts` belongs to the alerts engineer's area (notalone/commands/alerts.py), checked there.
 OTHERS = frozenset({"alerts"})
@@ -44,7 +44,7 @@ def test_ports_are_integers_and_modes_a_choice_in_every_command() -> None:
     assert {c for c, _ in modes} == {"up", "proxy"}
     for command, option in modes:
         assert isinstance(option.type, click.Choice), command
-        assert tuple(option.type.choices) == MODES, command
+        assert tuple(option.type.choices) == KEYS["proxy.mode"].rule.options, command
 
 
 def test_a_bad_port_or_mode_is_refused_by_up_before_anything_starts(tmp_path) -> None:

@@ -13,19 +13,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from alert_store import AlertStore, DataDir, SettingKey
-from alert_store.secrets import (
-    ENROLMENT_HOST,
-    enrolment_token_valid,
-    mint_enrolment_token,
-)
-from notalone.commands.dashboard import _app
-from notalone.commands.proxy import create_ca
+from alert_store.signing import CHILD_PAGES_HOST, check_enrolment, mint_enrolment
+from notalone.commands.dashboard import build_app
 from notalone.lan import lan_address
 
 PASSWORD = "correct horse battery"
 BASE = "http://127.0.0.1:8000"  # the parent opened the dashboard on the box itself
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-ENROL_LINK = re.compile(r'href="(http://notalone\.home\.arpa/enrol\?token=([^"]+))"')
+ENROL_LINK = re.compile(r'href="(http://notalone\.home\.arpa/enrol/([^"]+))"')
 
 
 def dashboard(root: Path, monkeypatch: pytest.MonkeyPatch, **environ: str) -> Flask:
@@ -33,7 +28,7 @@ def dashboard(root: Path, monkeypatch: pytest.MonkeyPatch, **environ: str) -> Fl
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    app = _app(root)
+    app = build_app(root)
     app.config["TESTING"] = True
     return app
 
@@ -58,8 +53,11 @@ def logged_in(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
+    from mitmproxy.certs import CertStore
+
     data_dir = DataDir(tmp_path / "data").ensure()
-    create_ca(data_dir, 2048)  # as `notalone proxy` does on its first start
+    # A CA named NotAlone, as the proxy makes it on its first start.
+    CertStore.create_store(data_dir.confdir, "mitmproxy", 2048, organization="NotAlone", cn="NotAlone")
     return data_dir.root
 
 
@@ -101,7 +99,7 @@ def test_the_enrolment_link_carries_a_short_lived_token_and_phones_get_a_qr_code
     page = client.get("/setup-device/android", base_url=BASE).get_data(as_text=True)
     link = ENROL_LINK.search(page)
     assert link, "the page gives the enrolment link"
-    assert enrolment_token_valid(root, html.unescape(link.group(2)))
+    assert check_enrolment(root, html.unescape(link.group(2))) is not None
     assert 'src="data:image/svg+xml' in page  # the QR code of that link
     assert "data:image/svg+xml" not in client.get("/setup-device/windows", base_url=BASE).get_data(
         as_text=True
@@ -109,14 +107,13 @@ def test_the_enrolment_link_carries_a_short_lived_token_and_phones_get_a_qr_code
 
 
 def test_tokens_expire_and_cannot_be_forged(root: Path, tmp_path: Path) -> None:
-    token = mint_enrolment_token(root)
-    assert enrolment_token_valid(root, token)
-    assert not enrolment_token_valid(root, token, max_age_s=-1)
-    assert not enrolment_token_valid(root, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+    token = mint_enrolment(root)
+    assert check_enrolment(root, token) is not None
+    assert check_enrolment(root, token, max_age_s=-1) is None
+    assert check_enrolment(root, token[:-2] + ("AA" if token[-2:] != "AA" else "BB")) is None
     other = DataDir(tmp_path / "other").ensure().root
-    assert not enrolment_token_valid(other, token)  # another box's secret
-    assert (root / "enrolment-secret.key").stat().st_mode & 0o777 == 0o600
-    assert ENROLMENT_HOST == "notalone.home.arpa"
+    assert check_enrolment(other, token) is None  # another box's secret
+    assert CHILD_PAGES_HOST == "notalone.home.arpa"
 
 
 @pytest.mark.parametrize("platform", ["windows", "macos", "ios", "android", "chromeos"])
