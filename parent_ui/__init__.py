@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, g, redirect, request, url_for
 
-from alert_store import DataDir, SettingKey, default_data_dir
+from alert_store import DataDir, default_data_dir
 
 DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 25,
@@ -131,6 +131,7 @@ def _nav_context() -> dict[str, Any]:
     """The unread count and the proxy's status, for the header of every logged-in page."""
     if getattr(g, "parent", None) is None:
         return {"unread_count": None, "scoring_off": False, "filter_down": None}
+    from alert_store import SettingKey
     from parent_ui.db import get_db
 
     settings = g.settings if "settings" in g else {}
