@@ -7,6 +7,8 @@ import datetime
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from alert_store import DataDir
+from alert_store import AlertStore, DataDir, SettingKey
 from classifier.model import ARTIFACT_NAME, CARD_NAME, MODELS_DIR
 from notalone.cli import main
+from notalone.commands.doctor import running_notalone
+from notalone.commands.up import failure_sentence
 from notalone.config import Config, load_config
 from notalone.doctor import (
     ALL,
@@ -239,9 +243,22 @@ def test_the_command_names_each_problem_and_fails(tmp_path: Path, taken_port: in
 
 
 def test_a_part_that_keeps_failing_is_explained_by_its_last_error_line() -> None:
-    from notalone.commands.up import failure_sentence
-
     lines = ["Traceback (most recent call last):", '  File "inflate.py"', "ModuleNotFoundError: zstandard"]
     sentence = failure_sentence(lines)
     assert "(last: ModuleNotFoundError: zstandard)" in sentence
     assert "notalone doctor" in sentence and sentence.endswith(".")
+
+
+def test_beside_a_running_notalone_its_own_ports_are_not_a_problem(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "data").ensure()
+    assert running_notalone(data_dir) is None
+    # A stand-in for `notalone up` (its command line is what the check reads), recorded as up records itself.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "notalone", "up"])
+    try:
+        with AlertStore(data_dir.database) as store:
+            store.set_setting(SettingKey.UP_STATUS, {"pid": sleeper.pid})
+        assert running_notalone(data_dir) == sleeper.pid
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert running_notalone(data_dir) is None  # gone: its ports are checked again
