@@ -38,6 +38,10 @@ class SettingKey:
     """Keys of the settings a parent changes in the dashboard (stored in the database, read by the proxy;
     they override config.toml at run time). One list, so that writer and reader cannot drift apart."""
 
+    # written by `notalone up` (notalone/commands/up.py): {"proxy": "192.168.1.20:8080" (what devices use),
+    # "proxy_local": "127.0.0.1:8080", "dashboard": "http://192.168.1.20:8000/", "updated_at",
+    # "parts": {"proxy": {"running": bool, "reason": "one sentence: what is wrong and what to do"}}}
+    UP_STATUS = "status.up"
     MODE = "proxy.mode"  # "monitor" | "warn" | "block"
     ALLOWED_CLIENTS = "proxy.allowed_clients"  # list of CIDR strings
     IGNORE_HOSTS = "proxy.ignore_hosts"  # list of host names, "*." wildcards allowed

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "proxy": "notalone.commands.proxy:proxy",
     "alerts": "notalone.commands.alerts:alerts",
     "up": "notalone.commands.up:up",
+    "doctor": "notalone.commands.doctor:doctor",
     "demo": "notalone.commands.demo:demo",
     "notify": "notalone.commands.notify:notify",
 }

@@ -528,6 +528,17 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def parse_sets(items: tuple[str, ...]) -> dict[str, tuple[str, object]]:
+    """``--set SECTION.KEY=VALUE`` options as :func:`load_config` overrides, each naming its flag."""
+    overrides: dict[str, tuple[str, object]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set: expected SECTION.KEY=VALUE, not {item!r}")
+        overrides[key.strip()] = (f"--set {key.strip()}", value)
+    return overrides
+
+
 # -- the example file ---------------------------------------------------------------------------------------
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):

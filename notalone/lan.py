@@ -51,9 +51,14 @@ def _from_ip_command() -> str | None:
     return None
 
 
+def lan_ip() -> str | None:
+    """This machine's LAN IPv4 address, or None when it has none (no network yet)."""
+    return _from_route() or _from_ip_command()
+
+
 def lan_address() -> str:
     """This machine's LAN IPv4 address; the host name when none can be found (no network yet)."""
-    return _from_route() or _from_ip_command() or socket.gethostname()
+    return lan_ip() or socket.gethostname()
 
 
 def advertised_host(listen_host: str) -> str:

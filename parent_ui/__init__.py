@@ -127,13 +127,25 @@ def _security_headers(response: Response) -> Response:
 
 
 def _nav_context() -> dict[str, Any]:
-    """The unread count and the proxy's scoring status, for the header of every logged-in page."""
+    """The unread count and the proxy's status, for the header of every logged-in page."""
     if getattr(g, "parent", None) is None:
-        return {"unread_count": None, "scoring_off": False}
+        return {"unread_count": None, "scoring_off": False, "filter_down": None}
+    from alert_store import SettingKey
     from parent_ui.db import get_db
 
-    status = g.settings.get("status.proxy", {}) if "settings" in g else {}
+    settings = g.settings if "settings" in g else {}
+    status = settings.get(SettingKey.PROXY_STATUS, {})
     return {
         "unread_count": get_db().unread_count(),
         "scoring_off": isinstance(status, dict) and status.get("scoring") == "off",
+        "filter_down": _filter_down(settings.get(SettingKey.UP_STATUS)),
     }
+
+
+def _filter_down(status: Any) -> str | None:
+    """Why the filter (the proxy) is not running, as `notalone up` recorded it; None while it runs."""
+    parts = status.get("parts") if isinstance(status, dict) else None
+    proxy = parts.get("proxy") if isinstance(parts, dict) else None
+    if isinstance(proxy, dict) and proxy.get("running") is False:
+        return str(proxy.get("reason") or "")
+    return None

@@ -15,6 +15,7 @@ import click
 
 from alert_store import DataDir, default_data_dir
 from notalone.config import Config, ConfigError, load_config
+from notalone.lan import advertised_host
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -88,9 +89,18 @@ def dashboard(
     host = config.dashboard.host if host is None else host
     port = config.dashboard.port if port is None else port
     threads = config.dashboard.threads if threads is None else threads
-    app = _app(data_dir, config_file)
+    app = build_app(data_dir, config_file)
     click.echo(f"NotAlone dashboard on http://{host}:{port}/ (data in {app.config['DATA_DIR']})")
     serve(app, host=host, port=port, threads=threads, ident="NotAlone")
+
+
+def build_app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
+    """The dashboard as `notalone dashboard` serves it: with ``PROXY_HOST``, the address children's devices
+    use (the device pages show it when `notalone up` has not recorded the one it printed)."""
+    _root, config = _settings(data_dir, config_file)
+    app = _app(data_dir, config_file)
+    app.config.setdefault("PROXY_HOST", advertised_host(config.proxy.listen_host))
+    return app
 
 
 def _run_app_command(ctx: click.Context, name: str, args: list[str]) -> None:

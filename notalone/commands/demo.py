@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
-from alert_store import Alert, AlertFilter, AlertStore, DataDir, default_data_dir
-from notalone.config import ConfigError, load_config
+from alert_store import Alert, AlertFilter, AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.config import Config, ConfigError, load_config
+from notalone.lan import advertised_host
+
+if TYPE_CHECKING:
+    from notalone.demo import Chat
 
 ALERT_POLL_S = 1.0
 
@@ -31,12 +37,12 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-async def _run(proxy_url: str, pace_s: float, keep_serving: bool):
-    from notalone.demo import load_chats, load_pages
+async def _run(proxy_url: str, pace_s: float, keep_serving: bool, chats: list[Chat]):
+    from notalone.demo import load_pages
     from notalone.demo.child import Device
     from notalone.demo.origin import start_origin
 
-    pages, chats = load_pages(), load_chats()
+    pages = load_pages()
     origin = await start_origin(pages, chats)
     click.echo(f"Demo sites on {origin.url} (loopback only); the pretend child uses the proxy {proxy_url}")
     try:
@@ -68,6 +74,25 @@ def _watch_alerts(
         time.sleep(ALERT_POLL_S)
 
 
+def running_addresses(config: Config, database: Path) -> tuple[str, str]:
+    """The proxy (host:port, as this machine reaches it) and the dashboard URL a parent opens.
+
+    ``notalone up`` records what it printed in the store (its flags may differ from config.toml); the
+    settings in force (file and environment) stand in when it has not run with this data directory.
+    """
+    proxy = f"127.0.0.1:{config.proxy.port}"
+    dashboard = f"http://{advertised_host(config.dashboard.host)}:{config.dashboard.port}/"
+    if database.is_file():
+        with AlertStore(database) as store:
+            status = store.settings().get(SettingKey.UP_STATUS)
+        if isinstance(status, dict):
+            if isinstance(status.get("proxy_local"), str):
+                proxy = status["proxy_local"]
+            if isinstance(status.get("dashboard"), str):
+                dashboard = status["dashboard"]
+    return proxy, dashboard
+
+
 def _report(by_path: dict[str, list[Alert]], risky_paths: frozenset[str]) -> None:
     for path in sorted(risky_paths | by_path.keys()):
         alerts = by_path.get(path, [])
@@ -87,7 +112,7 @@ def _report(by_path: dict[str, list[Alert]], risky_paths: frozenset[str]) -> Non
     "proxy",
     default=None,
     metavar="HOST:PORT",
-    help="The running NotAlone proxy (default: 127.0.0.1 and proxy.port of the settings).",
+    help="The running NotAlone proxy (default: 127.0.0.1 and the port `notalone up` uses).",
 )
 @click.option(
     "--data-dir",
@@ -143,24 +168,27 @@ def demo(
         config = load_config(config_file or root.config_file)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    host, port = _parse_proxy(proxy) if proxy else ("127.0.0.1", config.proxy.port)
+    running_proxy, dashboard_url = running_addresses(config, root.database)
+    host, port = _parse_proxy(proxy or running_proxy)
     if not _reachable(host, port):
         raise click.ClickException(f"no proxy answers on {host}:{port}; start it with `notalone up` first")
     proxy_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     from notalone.demo import RISKY_PAGES, load_chats
 
+    # Fresh conversations each run, so that running the demo again raises its alerts again.
+    chats = load_chats(run=secrets.token_hex(3))
     started = time.time()
-    visits = asyncio.run(_run(proxy_url, pace_s, keep_serving))
+    visits = asyncio.run(_run(proxy_url, pace_s, keep_serving, chats))
     failed = [v for v in visits if not v.ok]
     for visit in failed:
         click.echo(f"  did not go as expected: {visit.what} ({visit.note})", err=True)
 
-    dashboard = f"http://127.0.0.1:{config.dashboard.port}/alerts/"
+    dashboard = f"{dashboard_url}alerts/"
     if not root.database.is_file():
-        click.echo(f"Done. Open the dashboard ({dashboard} on the NotAlone machine) to see the alerts.")
+        click.echo(f"Done. Open the dashboard, {dashboard}, to see the alerts.")
     else:
-        risky = frozenset(RISKY_PAGES) | {chat.path for chat in load_chats() if chat.risky}
+        risky = frozenset(RISKY_PAGES) | {chat.path for chat in chats if chat.risky}
         click.echo(f"Waiting up to {wait_s:.0f}s for the proxy to score what the child saw...")
         by_path = _watch_alerts(root.database, started, risky, wait_s)
         _report(by_path, risky)
@@ -169,8 +197,6 @@ def demo(
                 "no alerts arrived; check the `notalone up` log (is scoring on, is this its data directory?)"
             )
         total = sum(len(alerts) for alerts in by_path.values())
-        click.echo(
-            f"{total} alert(s). Open the dashboard ({dashboard} on the NotAlone machine) to review them."
-        )
+        click.echo(f"{total} alert(s). Open the dashboard, {dashboard}, to review them.")
     if failed:
         raise click.ClickException(f"{len(failed)} step(s) of the demo failed (see above)")

@@ -22,22 +22,28 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
 from notalone.commands.proxy import config_options
 from notalone.config import (
+    KEYS,
+    LEVELS,
     Config,
     ConfigError,
     environment_for,
     load_config,
+    parse_sets,
     write_example_config,
 )
-from notalone.lan import advertised_host, port_free
+from notalone.doctor import ALL, DASHBOARD, ERROR, PROXY, blocked_parts, check_data_dir, run_checks
+from notalone.lan import advertised_host
 from notalone.logs import configure_logging
 from notalone.supervisor import Backoff, PartSpec, PeriodicTask, Supervisor
 from parent_ui.notifications import Notifier
@@ -164,21 +170,29 @@ def _setup_done(data_dir: DataDir) -> bool:
         return bool(store.settings().get("auth.password_hash"))
 
 
-def banner(config: Config, layout: Layout) -> str:
+def dashboard_url(config: Config, layout: Layout) -> str:
+    return f"http://{layout.dashboard_host}:{config.dashboard.port}/"
+
+
+def banner(config: Config, layout: Layout, not_running: Mapping[str, str] | None = None) -> str:
+    """What a parent needs, printed once the parts serve; ``not_running`` maps a part to why it is not."""
+    not_running = not_running or {}
     proxy = f"{layout.proxy_host}:{config.proxy.port}"
-    dashboard = f"http://{layout.dashboard_host}:{config.dashboard.port}/"
-    lines = [
-        "",
-        "NotAlone is running.",
-        f"  Proxy for children's devices  {proxy}  (set it as the device's HTTP and HTTPS proxy)",
-        f"  Parent dashboard              {dashboard}",
-    ]
+    dashboard = dashboard_url(config, layout)
+    lines = ["", "NotAlone is running." if not not_running else "NotAlone is running, but not all of it."]
+    if PROXY in not_running:
+        lines.append(f"  The filter is NOT running: {not_running[PROXY]}")
+    else:
+        lines.append(
+            f"  Proxy for children's devices  {proxy}  (set it as the device's HTTP and HTTPS proxy)"
+        )
+    lines.append(f"  Parent dashboard              {dashboard}")
     if not _setup_done(layout.data_dir):
         lines.append(f"  First-run setup               {dashboard}setup  (choose the parent password first)")
     lines += [
         f"  CA certificate                {layout.data_dir.ca_cert}",
-        "      A child's device must trust it: with the proxy set, open http://mitm.it on the device,",
-        f"      or follow the dashboard's device pages at {dashboard}setup-device/",
+        "      A child's device must trust it: follow the dashboard's device pages at "
+        f"{dashboard}setup-device/",
     ]
     if config.proxy.wireguard:
         lines.append(
@@ -193,17 +207,39 @@ def banner(config: Config, layout: Layout) -> str:
     return "\n".join(lines)
 
 
+# -- what up tells the dashboard and the demo -------------------------------------------------------------
+def record_status(
+    data_dir: DataDir,
+    parts: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    fresh: bool = False,
+    **fields: Any,
+) -> None:
+    """Merge ``fields`` and the ``parts``' states into the store's ``status.up`` (SettingKey.UP_STATUS);
+    ``fresh`` forgets what an earlier run wrote."""
+    with AlertStore(data_dir.database) as store:
+        status = store.settings().get(SettingKey.UP_STATUS)
+        status = dict(status) if isinstance(status, dict) and not fresh else {}
+        status.update(fields)
+        status["parts"] = {**status.get("parts", {}), **(parts or {})}
+        status["updated_at"] = time.time()
+        store.set_setting(SettingKey.UP_STATUS, status)
+
+
+def failure_sentence(last_lines: Sequence[str]) -> str:
+    """Why a part keeps failing, in one sentence: its last error line and what to do."""
+    errors = [line for line in last_lines if "Error" in line or "error" in line.lower()[:40]]
+    last = (errors or list(last_lines) or ["no output"])[-1].strip()
+    if len(last) > 200:
+        last = last[:197] + "..."
+    return (
+        f"it stopped each time it started (last: {last}); run `notalone doctor` to see what is wrong, then "
+        "restart NotAlone."
+    )
+
+
 # -- the command ------------------------------------------------------------------------------------------
-def parse_sets(items: tuple[str, ...]) -> dict[str, tuple[str, object]]:
-    overrides: dict[str, tuple[str, object]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or "." not in key:
-            raise click.BadParameter(f"expected SECTION.KEY=VALUE, not {item!r}", param_hint="--set")
-        overrides[key.strip()] = (f"--set {key.strip()}", value)
-    return overrides
-
-
+PORT_TYPE = click.IntRange(1, 65535)
 FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
     "listen_host": "proxy.listen_host",
     "proxy_port": "proxy.port",
@@ -228,12 +264,38 @@ FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
     default=None,
     help="Settings file (default: config.toml in the data directory, written on first run).",
 )
-@click.option("--listen-host", default=None, help="proxy.listen_host: address the proxy listens on.")
-@click.option("--proxy-port", default=None, help="proxy.port (default 8080).")
-@click.option("--mode", default=None, help="proxy.mode: monitor, warn or block.")
-@click.option("--dashboard-host", default=None, help="dashboard.host (default 0.0.0.0).")
-@click.option("--dashboard-port", default=None, help="dashboard.port (default 8000).")
-@click.option("--log-level", default=None, help="logging.level: debug, info, warning or error.")
+@click.option(
+    "--listen-host",
+    default=None,
+    help="proxy.listen_host: address the proxy listens on (default: every interface).",
+)
+@click.option(
+    "--proxy-port", default=None, type=PORT_TYPE, help="proxy.port: the proxy's port (default 8080)."
+)
+@click.option(
+    "--mode",
+    default=None,
+    type=click.Choice(KEYS["proxy.mode"].rule.options),
+    help="proxy.mode: monitor: alert parents only; warn: show a warning page with 'continue'; block: "
+    "without (default monitor).",
+)
+@click.option(
+    "--dashboard-host",
+    default=None,
+    help="dashboard.host: address the dashboard listens on (default 0.0.0.0).",
+)
+@click.option(
+    "--dashboard-port",
+    default=None,
+    type=PORT_TYPE,
+    help="dashboard.port: the dashboard's port (default 8000).",
+)
+@click.option(
+    "--log-level",
+    default=None,
+    type=click.Choice(LEVELS),
+    help="logging.level (default info).",
+)
 @click.option("--json-logs", is_flag=True, default=None, help="logging.json: one JSON object per line.")
 @click.option("-v", "--verbose", is_flag=True, help="Log everything (logging.level=debug).")
 @click.option(
@@ -251,9 +313,14 @@ def up(
     sets: tuple[str, ...],
     **flags: str | None,
 ) -> None:
-    """Start the proxy and the parent dashboard, and keep them running until Ctrl-C."""
+    """Check the machine (as `notalone doctor` does), then start the proxy and the parent dashboard and
+    keep them running until Ctrl-C."""
+    root = DataDir((data_dir or default_data_dir()).expanduser())
+    for finding in check_data_dir(root):
+        if finding.level == ERROR:
+            raise click.ClickException(finding.message)
     os.umask(0o077)  # the database, the CA key and config.toml are private to this user
-    root = DataDir((data_dir or default_data_dir()).expanduser()).ensure()
+    root.ensure()
     config_file = config_path or root.config_file
     wrote_example = False
     if config_path is None:
@@ -261,7 +328,10 @@ def up(
     elif not config_file.is_file():
         raise click.ClickException(f"config file not found: {config_file}")
 
-    overrides = parse_sets(sets)
+    try:
+        overrides = parse_sets(sets)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     for name, key in FLAG_KEYS.items():
         if flags.get(name) is not None:
             overrides[key] = ("--" + name.replace("_", "-"), flags[name])
@@ -285,22 +355,37 @@ def up(
         store.set_setting(SettingKey.HELPLINE, config.helplines().child_line)
     for problem in problems:
         log.warning("ignoring a dashboard setting", extra={"problem": problem})
-    for key, host, port in (
-        ("proxy.port", config.proxy.listen_host, config.proxy.port),
-        ("dashboard.port", config.dashboard.host, config.dashboard.port),
-    ):
-        if not port_free(host, port):
-            raise click.ClickException(
-                f"{key}: port {port} is already in use (is NotAlone or another proxy running?); "
-                f"choose another with --set {key}=PORT"
+
+    findings = run_checks(config, root)
+    for finding in findings:
+        if not finding.ok:
+            log.log(
+                logging.ERROR if finding.level == ERROR else logging.WARNING,
+                "doctor: " + finding.message,
+                extra={"check": finding.check, "blocks": finding.blocks or "nothing"},
             )
+    blocked = blocked_parts(findings)
+    for part in (ALL, DASHBOARD):
+        if part in blocked:
+            raise click.ClickException(blocked[part].message)
+    not_running = {PROXY: blocked[PROXY].message} if PROXY in blocked else {}
 
     layout = Layout(
         root, config_file, advertised_host(config.proxy.listen_host), advertised_host(config.dashboard.host)
     )
+    local_proxy_host = _LOOPBACK_FOR.get(config.proxy.listen_host, config.proxy.listen_host)
+    record_status(
+        root,
+        {name: {"running": False, "reason": reason} for name, reason in not_running.items()},
+        fresh=True,
+        pid=os.getpid(),
+        proxy=f"{layout.proxy_host}:{config.proxy.port}",
+        proxy_local=f"{local_proxy_host}:{config.proxy.port}",
+        dashboard=dashboard_url(config, layout),
+    )
+    # The parts load the same settings from the file and the environment; flags reach them this way.
     child_env = {"PYTHONUNBUFFERED": "1", **flag_env}
     parts = [
-        PartSpec("proxy", proxy_argv(config, layout, config.logging.level), child_env, _proxy_ready(root)),
         PartSpec(
             "dashboard",
             dashboard_argv(config, layout),
@@ -308,6 +393,15 @@ def up(
             lambda _since: _accepts(config.dashboard.host, config.dashboard.port),
         ),
     ]
+    if PROXY not in not_running:
+        parts.insert(
+            0,
+            PartSpec(
+                "proxy", proxy_argv(config, layout, config.logging.level), child_env, _proxy_ready(root)
+            ),
+        )
+    else:
+        click.echo(f"The filter is not running: {not_running[PROXY]}", err=True)
     log.info(
         "starting",
         extra={
@@ -320,17 +414,27 @@ def up(
     )
 
     def announce() -> None:
-        click.echo(banner(config, layout))
+        click.echo(banner(config, layout, not_running))
         log.info(
             "ready",
             extra={
-                "proxy": f"{layout.proxy_host}:{config.proxy.port}",
-                "dashboard": f"http://{layout.dashboard_host}:{config.dashboard.port}/",
+                "proxy": f"{layout.proxy_host}:{config.proxy.port}" if PROXY not in not_running else "off",
+                "dashboard": dashboard_url(config, layout),
                 "ca_cert": str(root.ca_cert),
             },
         )
 
-    notifier = Notifier(f"http://{layout.dashboard_host}:{config.dashboard.port}/")
+    def part_ready(name: str) -> None:
+        record_status(root, {name: {"running": True, "reason": ""}})
+
+    def part_failed(name: str, last_lines: Sequence[str]) -> None:
+        reason = failure_sentence(last_lines)
+        not_running[name] = reason
+        record_status(root, {name: {"running": False, "reason": reason}})
+        what = "filter" if name == PROXY else name
+        click.echo(f"The {what} is not running: {reason}", err=True)
+
+    notifier = Notifier(dashboard_url(config, layout))
     supervisor = Supervisor(
         parts,
         backoff=Backoff(),
@@ -340,6 +444,8 @@ def up(
             PeriodicTask("notify", NOTIFY_INTERVAL_S, lambda: notify_parents(notifier, root)),
         ],
         on_ready=announce,
+        on_part_ready=part_ready,
+        on_failed=part_failed,
     )
     supervisor.install_signal_handlers()
     code = supervisor.run()

@@ -67,7 +67,12 @@ def load_pages() -> list[Page]:
     return pages
 
 
-def load_chats() -> list[Chat]:
+def load_chats(run: str = "") -> list[Chat]:
+    """The demo's chats; with ``run``, each conversation id gets it as a suffix.
+
+    A chat app's conversation ids are the proxy's conversation keys: the same ids in a second run would
+    continue the first run's conversations, whose alerts were already raised, so each run has its own.
+    """
     chats = []
     for item in sorted(_content().iterdir(), key=lambda f: f.name):
         if item.name.endswith(".json"):
@@ -81,7 +86,7 @@ def load_chats() -> list[Chat]:
                     data["title"],
                     data["lang"],
                     data["peer"],
-                    data["conversation"],
+                    f"{data['conversation']}-{run}" if run else data["conversation"],
                     turns,
                 )
             )

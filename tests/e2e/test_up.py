@@ -1,5 +1,7 @@
-"""End to end: ``notalone up`` on free ports, the demo's traffic through it, alerts found in the dashboard
-after logging in, then SIGTERM and every alert still in the database.
+"""End to end: ``notalone up`` on free ports, started by make as ``make run`` starts it, the demo's traffic
+through it (twice: a second run raises its alerts again), alerts found in the dashboard after logging in,
+then SIGTERM to make's process group and every alert still in the database. And ``up`` when a part cannot
+start: the dashboard alone, saying why the filter is not running; or a clear refusal.
 
 All servers listen on 127.0.0.1. Waits poll with generous deadlines (the machine is shared and slow);
 nothing asserts on timing.
@@ -11,13 +13,14 @@ import http.cookiejar
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,7 @@ class Up:
     proxy_port: int
     dashboard_port: int
     log_file: Path
+    alert_ids: list[int] = field(default_factory=list)
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
@@ -61,12 +65,8 @@ class Up:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
 
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    root = tmp_path_factory.mktemp("up") / "data"  # not there yet: `up` must create it
-    log_file = root.parent / "up.log"
-    proxy_port, dashboard_port = free_port(), free_port()
-    command = [
+def up_command(root: Path, proxy_port: int, dashboard_port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "notalone",
@@ -82,23 +82,44 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         "--dashboard-port",
         str(dashboard_port),
     ]
+
+
+def start_up(command: list[str], root: Path, log_file: Path, proxy_port: int, dashboard_port: int) -> Up:
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), start_new_session=True
         )
     running = Up(process, DataDir(root), proxy_port, dashboard_port, log_file)
+    poll(
+        lambda: process.poll() is not None or "event=ready" in running.log(),
+        START_TIMEOUT_S,
+        "notalone up ready",
+    )
+    return running
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Only reached when a test failed before stopping it."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`notalone up` run by make, as `make run` runs it (make passes a SIGTERM on to it)."""
+    root = tmp_path_factory.mktemp("up") / "data"  # not there yet: `up` must create it
+    makefile = root.parent / "Makefile"
+    proxy_port, dashboard_port = free_port(), free_port()
+    recipe = " ".join(up_command(root, proxy_port, dashboard_port))
+    makefile.write_text(f"run:\n\t{recipe}\n")
+    command = ["make", "--no-print-directory", "-f", str(makefile), "run"]
+    running = start_up(command, root, root.parent / "up.log", proxy_port, dashboard_port)
     try:
-        poll(
-            lambda: process.poll() is not None or "event=ready" in running.log(),
-            START_TIMEOUT_S,
-            "notalone up ready",
-        )
-        assert process.poll() is None, f"notalone up exited:\n{running.log()[-4000:]}"
+        assert running.process.poll() is None, f"make run exited:\n{running.log()[-4000:]}"
         yield running
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # only reached when a test failed before stopping it
-            process.wait(30)
+        kill_group(running.process)
 
 
 class Browser:
@@ -135,15 +156,14 @@ def test_up_creates_a_private_data_dir_with_the_example_config(up: Up) -> None:
     assert "/setup" in log  # the first-run link is printed
 
 
-def test_demo_alerts_reach_the_dashboard_and_survive_sigterm(up: Up) -> None:
+def run_demo(up: Up) -> subprocess.CompletedProcess[str]:
+    """The demo as a parent runs it: no --proxy, so it finds the proxy `up` recorded."""
     demo = subprocess.run(
         [
             sys.executable,
             "-m",
             "notalone",
             "demo",
-            "--proxy",
-            f"127.0.0.1:{up.proxy_port}",
             "--data-dir",
             str(up.data_dir.root),
             "--pace",
@@ -158,6 +178,12 @@ def test_demo_alerts_reach_the_dashboard_and_survive_sigterm(up: Up) -> None:
         check=False,
     )
     assert demo.returncode == 0, f"{demo.stdout}\n{demo.stderr}\n{up.log()[-4000:]}"
+    return demo
+
+
+def test_demo_alerts_reach_the_dashboard(up: Up) -> None:
+    demo = run_demo(up)
+    assert f"http://127.0.0.1:{up.dashboard_port}/alerts/" in demo.stdout  # the dashboard up runs
 
     # First run: the setup form (password and children) through the dashboard's own forms.
     browser = Browser(up.dashboard)
@@ -197,16 +223,81 @@ def test_demo_alerts_reach_the_dashboard_and_survive_sigterm(up: Up) -> None:
 
     details = poll(alerts_in_dashboard, ALERT_TIMEOUT_S, "an alert for every risky demo page and chat")
     assert not [path for path in benign if any(f"{path}<" in h or f'{path}"' in h for h in details.values())]
-
-    up.process.send_signal(signal.SIGTERM)
-    assert up.process.wait(STOP_TIMEOUT_S) == 0, up.log()[-4000:]
-    log = up.log()
-    assert "part stopped" in log and "part=proxy exit_code=0" in log
+    up.alert_ids = sorted(details)
     with AlertStore(up.data_dir.database) as store:
-        missing = [alert_id for alert_id in details if store.get(alert_id) is None]
-        assert not missing
-        assert store.count() >= len(details)
         # However many detections, each risky page and chat is one incident, each chat with its transcript.
         incidents = [i for i in store.incidents(limit=1000) if i.category != "help"]
         assert len(incidents) == len(risky) == len(details), [(i.kind, i.url) for i in incidents]
         assert all(store.incident_transcript(i.id) for i in incidents if i.is_conversation)
+
+
+def test_a_second_demo_run_raises_its_alerts_again(up: Up) -> None:
+    with AlertStore(up.data_dir.database) as store:
+        before = store.count()
+    demo = run_demo(up)
+    assert "no alert" not in demo.stdout, demo.stdout
+    risky_chats = [chat for chat in load_chats() if chat.risky]
+    with AlertStore(up.data_dir.database) as store:
+        new = store.list(limit=1000)[: store.count() - before]
+    for chat in risky_chats:
+        assert any(chat.path in alert.url for alert in new), f"no new alert for {chat.path}"
+
+
+def test_sigterm_to_make_runs_group_stops_cleanly_and_keeps_every_alert(up: Up) -> None:
+    with AlertStore(up.data_dir.database) as store:
+        before = store.count()
+    os.killpg(up.process.pid, signal.SIGTERM)  # as systemd, or a terminal's job control, stops `make run`
+    try:
+        up.process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        processes = subprocess.run(["ps", "-ef"], capture_output=True, text=True, check=False).stdout
+        mine = [line for line in processes.splitlines() if str(up.data_dir.root) in line]
+        raise AssertionError(f"make run did not stop:\n{up.log()[-6000:]}\n" + "\n".join(mine)) from None
+    log = up.log()
+    assert "event=stopped exit_code=0" in log, log[-4000:]
+    assert "part=proxy exit_code=0" in log  # the proxy ran its shutdown, which writes its queued alerts
+    assert "killing" not in log and "were killed" not in log
+    with AlertStore(up.data_dir.database) as store:
+        assert not [alert_id for alert_id in up.alert_ids if store.get(alert_id) is None]
+        assert store.count() >= before
+
+
+# -- when a part cannot start ------------------------------------------------------------------------------
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_a_taken_proxy_port_leaves_the_dashboard_up_saying_why(tmp_path: Path, taken_port: int) -> None:
+    root = tmp_path / "data"
+    dashboard_port = free_port()
+    command = up_command(root, taken_port, dashboard_port)
+    running = start_up(command, root, tmp_path / "up.log", taken_port, dashboard_port)
+    try:
+        assert running.process.poll() is None, running.log()[-4000:]
+        sentence = f"The filter is not running: Port {taken_port} (proxy.port) is already in use"
+        assert sentence in running.log()
+        assert 'part started" part=proxy' not in running.log()  # not started, so never restarted
+        with AlertStore(running.data_dir.database) as store:
+            status = store.settings()["status.up"]
+        assert status["parts"]["proxy"]["running"] is False
+        assert f"--set proxy.port={taken_port + 1}" in status["parts"]["proxy"]["reason"]
+        status_code, url, _page = Browser(running.dashboard).get("/")
+        assert status_code == 200 and url.endswith("/setup")  # the dashboard serves
+        os.killpg(running.process.pid, signal.SIGTERM)
+        assert running.process.wait(STOP_TIMEOUT_S) == 0, running.log()[-4000:]
+    finally:
+        kill_group(running.process)
+
+
+def test_a_taken_dashboard_port_is_refused_in_one_sentence(tmp_path: Path, taken_port: int) -> None:
+    command = up_command(tmp_path / "data", free_port(), taken_port)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=clean_env(), timeout=START_TIMEOUT_S, check=False
+    )
+    assert result.returncode == 1
+    assert f"Error: Port {taken_port} (dashboard.port) is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
