@@ -173,6 +173,7 @@ def _only_through_the_proxy() -> ResponseReturnValue | None:
         return None
     fetch_mode = request.headers.get("Sec-Fetch-Mode")
     if fetch_mode is not None and fetch_mode != "navigate":  # a script's fetch(): nothing to read here
+        _count("child_pages.refused_script")
         abort(403)
     if request.scheme.lower() != "https" and request.endpoint not in PLAIN_HTTP_ENDPOINTS:
         if request.method in ("GET", "HEAD"):
