@@ -1,9 +1,9 @@
 """The warnings shown to children, under opaque ids, and the "continue anyway" grants.
 
 A warning's id is the only thing the warned site's origin ever carries (in a redirect a script cannot read);
-everything else stays here, in the proxy's memory. Both maps are bounded and expire: a warning after
-``WARNING_TTL_S``, a grant after ``GRANT_TTL_S``. One small class does both because they share the rules
-(bounded, expiring, thread-safe: written on the event loop, read on the pages' thread and the worker).
+everything else stays here, in the proxy's memory. Both maps are ``cachetools.TTLCache``s (bounded, expiring:
+a warning after ``WARNING_TTL_S``, a grant after ``GRANT_TTL_S``) behind a lock, because the event loop
+writes them while the pages' thread and the worker read them.
 """
 
 from __future__ import annotations
@@ -11,49 +11,13 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+
+from cachetools import TTLCache
 
 WARNING_TTL_S = 2 * 3600
 GRANT_TTL_S = 3600
-
-
-class ExpiringMap[K, V]:
-    """At most ``capacity`` entries, each forgotten ``ttl_s`` after it was last set; oldest evicted first."""
-
-    def __init__(self, capacity: int, ttl_s: float) -> None:
-        self.capacity = capacity
-        self.ttl_s = ttl_s
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def set(self, key: K, value: V, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._items[key] = (now + self.ttl_s, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-    def get(self, key: K, now: float | None = None) -> V | None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= now:
-                del self._items[key]
-                return None
-            return entry[1]
-
-    def update(self, key: K, value: V) -> None:
-        """Replace the value of a live entry, keeping its expiry; nothing if it is gone."""
-        with self._lock:
-            if key in self._items:
-                self._items[key] = (self._items[key][0], value)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 @dataclass(frozen=True)
@@ -81,48 +45,59 @@ class WarnedPages:
     """Warnings by opaque id; the same device warned again about the same URL in the same mode gets the
     same id (a script fetching the page in a loop cannot push the child's own warning out)."""
 
-    def __init__(self, capacity: int = 2000, ttl_s: float = WARNING_TTL_S) -> None:
-        self._pages: ExpiringMap[str, WarnedPage] = ExpiringMap(capacity, ttl_s)
-        self._ids: ExpiringMap[tuple[str, str, str], str] = ExpiringMap(capacity, ttl_s)
-        self._alert_by_page: ExpiringMap[tuple[str, str], int] = ExpiringMap(capacity, ttl_s)
+    def __init__(
+        self, capacity: int = 2000, ttl_s: float = WARNING_TTL_S, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._pages: TTLCache[str, WarnedPage] = TTLCache(capacity, ttl_s, timer=timer)
+        self._ids: TTLCache[tuple[str, str, str], str] = TTLCache(capacity, ttl_s, timer=timer)
+        self._alert_by_page: TTLCache[tuple[str, str], int] = TTLCache(capacity, ttl_s, timer=timer)
+        self._lock = threading.Lock()
 
     def remember(self, page: WarnedPage) -> WarnedPage:
         """Store ``page`` (its ``id`` is ignored) under a new or the reused id; return it with its id."""
         key = (page.device, page.url, page.mode)
-        known = self._ids.get(key)
-        earlier = self._pages.get(known) if known else None
-        page = replace(page, id=known if earlier else secrets.token_urlsafe(18))
-        if earlier is not None and page.alert_id is None:
-            page = replace(page, alert_id=earlier.alert_id)
-        self._pages.set(page.id, page)
-        self._ids.set(key, page.id)
+        with self._lock:
+            known = self._ids.get(key)
+            earlier = self._pages.get(known) if known else None
+            page = replace(page, id=known if earlier else secrets.token_urlsafe(18))
+            if earlier is not None and page.alert_id is None:
+                page = replace(page, alert_id=earlier.alert_id)
+            self._pages[page.id] = page
+            self._ids[key] = page.id
         return page
 
     def set_alert_id(self, warning_id: str, alert_id: int | None) -> None:
         """The model's alert for that page; ``None`` when the alert gate held back a repeat, in which case
         the warning keeps the id of the last alert for the same device and URL."""
-        page = self._pages.get(warning_id)
-        if page is None:
-            return
-        key = (page.device, page.url)
-        if alert_id is None:
-            alert_id = self._alert_by_page.get(key)
-        else:
-            self._alert_by_page.set(key, alert_id)
-        self._pages.update(warning_id, replace(page, alert_id=alert_id))
+        with self._lock:
+            page = self._pages.get(warning_id)
+            if page is None:
+                return
+            key = (page.device, page.url)
+            if alert_id is None:
+                alert_id = self._alert_by_page.get(key)
+            else:
+                self._alert_by_page[key] = alert_id
+            self._pages[warning_id] = replace(page, alert_id=alert_id)
 
     def get(self, warning_id: str) -> WarnedPage | None:
-        return self._pages.get(warning_id)
+        with self._lock:
+            return self._pages.get(warning_id)
 
 
 class Grants:
     """URLs a device chose to open anyway; each passes unchecked for that device for an hour."""
 
-    def __init__(self, capacity: int = 10_000, ttl_s: float = GRANT_TTL_S) -> None:
-        self._until: ExpiringMap[tuple[str, str], bool] = ExpiringMap(capacity, ttl_s)
+    def __init__(
+        self, capacity: int = 10_000, ttl_s: float = GRANT_TTL_S, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._granted: TTLCache[tuple[str, str], bool] = TTLCache(capacity, ttl_s, timer=timer)
+        self._lock = threading.Lock()
 
     def grant(self, device: str, url: str) -> None:
-        self._until.set((device, url), True)
+        with self._lock:
+            self._granted[(device, url)] = True
 
     def allows(self, device: str, url: str) -> bool:
-        return bool(self._until.get((device, url)))
+        with self._lock:
+            return self._granted.get((device, url), False)

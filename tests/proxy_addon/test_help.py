@@ -20,7 +20,7 @@ from proxy_addon.child_pages import HELP_URL, HOST
 from proxy_addon.child_pages.ca import ensure_ca
 from proxy_addon.child_pages.rate_limit import RateLimit
 from proxy_addon.child_pages.texts import scenario_of
-from proxy_addon.child_pages.warnings import ExpiringMap
+from proxy_addon.child_pages.warnings import Grants, WarnedPage, WarnedPages
 
 DEVICE = "ip:127.0.0.1"  # tflow's client address
 OTHER_CLIENT = "192.168.1.50"
@@ -50,13 +50,34 @@ def test_an_enrolment_token_is_short_lived_and_cannot_be_forged(tmp_path: Path) 
 
 
 # -- bounded maps and the rate limit -------------------------------------------------------------------------
-def test_the_expiring_map_forgets_old_and_excess_entries() -> None:
-    kept: ExpiringMap[str, int] = ExpiringMap(capacity=2, ttl_s=10)
-    kept.set("a", 1, now=0)
-    kept.set("b", 2, now=1)
-    kept.set("c", 3, now=2)
-    assert (kept.get("a", now=3), kept.get("b", now=3), kept.get("c", now=3)) == (None, 2, 3)
-    assert kept.get("c", now=12.5) is None
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_warnings_and_grants_are_bounded_and_expire() -> None:
+    clock = Clock()
+    grants = Grants(capacity=2, ttl_s=3600, timer=clock)
+    for url in ("https://a.example/", "https://b.example/", "https://c.example/"):
+        grants.grant(DEVICE, url)
+    assert not grants.allows(DEVICE, "https://a.example/")  # the oldest made room
+    assert grants.allows(DEVICE, "https://c.example/") and not grants.allows(
+        "ip:10.0.0.9", "https://c.example/"
+    )
+    clock.now = 3600.5
+    assert not grants.allows(DEVICE, "https://c.example/")
+
+    warned = WarnedPages(capacity=10, ttl_s=7200, timer=clock)
+    page = warned.remember(WarnedPage("", "An", DEVICE, SCAM_URL, "games.example", "warn"))
+    assert len(page.id) >= 24 and warned.get(page.id) == page
+    warned.set_alert_id(page.id, 7)
+    again = warned.remember(WarnedPage("", "An", DEVICE, SCAM_URL, "games.example", "warn"))
+    assert (again.id, again.alert_id) == (page.id, 7)
+    assert warned.remember(WarnedPage("", "An", DEVICE, SCAM_URL, "games.example", "block")).id != page.id
+    clock.now += 7200.5
+    assert warned.get(page.id) is None
 
 
 def test_the_eleventh_report_in_an_hour_is_refused_and_the_window_slides() -> None:
