@@ -6,6 +6,7 @@ Hooks are driven with crafted flows in a mitmproxy test context; assertions are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,10 +14,10 @@ import pytest
 from addon_fakes import Proxy
 from child_pages_helpers import CLICK, action, field, get, open_warning, post, serve
 from mitmproxy import http
-from mitmproxy.test import tflow
+from mitmproxy.test import taddons, tflow
 
 from alert_store import AlertFilter, signing
-from proxy_addon.child_pages import HELP_URL, HOST
+from proxy_addon.child_pages import HELP_URL, HOST, ChildPages
 from proxy_addon.child_pages.ca import ensure_ca
 from proxy_addon.child_pages.rate_limit import RateLimit
 from proxy_addon.child_pages.texts import scenario_of
@@ -400,3 +401,32 @@ def test_a_valid_enrolment_link_serves_the_ca_without_a_password(proxy: Proxy, t
     for forged in ("forged", token[:-3] + "abc", signing.signer(tmp_path, "child-form").dumps({})):
         assert serve(proxy, get(f"http://{HOST}/enrol/{forged}/notalone-ca.pem")).response.status_code == 403
         assert serve(proxy, get(f"http://{HOST}/enrol/{forged}")).response.status_code == 403
+
+
+# -- the addon alone, as mitmproxy's own onboarding addon is tested ------------------------------------------
+def test_the_pages_addon_alone_answers_its_host_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTALONE_DATA_DIR", str(tmp_path))  # no NotAlone addon: no notalone_data_dir option
+    pages = ChildPages()
+    with taddons.context(pages) as tctx:
+        tctx.configure(pages, confdir=str(tmp_path / "confdir"))
+        assert pages.app.config["DATA_DIR"] == tmp_path
+        about = tflow.tflow()
+        about.request.url = f"https://{HOST}/about"
+        asyncio.run(pages.request(about))
+        assert about.response.status_code == 200 and about.metadata["notalone_answered"]
+        elsewhere = tflow.tflow()
+        elsewhere.request.url = "https://games.example/about"
+        asyncio.run(pages.request(elsewhere))
+        assert elsewhere.response is None
+
+        tunnel = tflow.tflow()
+        tunnel.request = http.Request.make("CONNECT", f"http://{HOST}:443/")
+        tunnel.request.host, tunnel.request.port = HOST, 443
+        pages.http_connect(tunnel)
+        assert tunnel.response.status_code == 200  # answered here: the name resolves nowhere
+        other = tflow.tflow()
+        other.request.host = "games.example"
+        pages.http_connect(other)
+        assert other.response is None
