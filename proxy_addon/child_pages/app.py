@@ -399,11 +399,11 @@ def choose(warning_id: str, action: str) -> ResponseReturnValue:
     lang = _lang(page.lang if page else "", fallback=page.detected_lang if page else "")
     if action not in ("back", "continue", "tell"):
         abort(404)
-    if page is None:
-        return _render("gone.html", lang, 404)
     if not _real_navigation():
         _count("interstitial.refused_navigation")
         return _result(lang, "refused")
+    if page is None:
+        return _render("gone.html", lang, 404)
     if not _valid_form_token(request.form.get("token", ""), page.device, page.id):
         _count("interstitial.refused_token")
         return _result(lang, "expired")

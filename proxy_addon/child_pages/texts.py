@@ -180,7 +180,7 @@ MESSAGES: dict[str, dict[str, str | tuple[str, ...]]] = {
         # what NotAlone does (the transparency page)
         "about_title": "What NotAlone does",
         "about_intro": "Your parent set up NotAlone to help keep you safe online. It is a helper that runs "
-        "on a box at home and looks at what comes into this device.",
+        "on a box at home and looks at the web pages and chats of this device.",
         "about_checks_h": "What it checks",
         "about_checks": (
             "Web pages you open, to spot tricks like fake prizes or fake log-in pages.",
@@ -193,6 +193,7 @@ MESSAGES: dict[str, dict[str, str | tuple[str, ...]]] = {
             "risky, the last few messages of that chat, and when it happened.",
             "What you chose on a warning: going back, going on anyway, or telling them.",
             "Anything you send with “Tell my parent” or the help page.",
+            "It is kept for a while (your parent chooses how long), then deleted.",
         ),
         "about_never_h": "What it never does",
         "about_never": (
@@ -276,7 +277,7 @@ MESSAGES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "gone": "Cảnh báo này không còn mở nữa. Nếu cần giúp, hãy mở trang trợ giúp.",
         "about_title": "NotAlone làm gì",
         "about_intro": "Bố mẹ bạn cài NotAlone để giúp bạn an toàn trên mạng. Đó là một người trợ giúp chạy "
-        "trên một chiếc hộp ở nhà và xem những gì đi vào thiết bị này.",
+        "trên một chiếc hộp ở nhà và xem các trang web và cuộc trò chuyện trên thiết bị này.",
         "about_checks_h": "NotAlone kiểm tra gì",
         "about_checks": (
             "Các trang web bạn mở, để phát hiện trò lừa như quà giả hay trang đăng nhập giả.",
@@ -289,6 +290,7 @@ MESSAGES: dict[str, dict[str, str | tuple[str, ...]]] = {
             "nguy hiểm, vài tin nhắn cuối của cuộc trò chuyện đó, và lúc nào.",
             "Bạn đã chọn gì ở trang cảnh báo: quay lại, vẫn tiếp tục, hay báo bố mẹ.",
             "Những gì bạn gửi bằng nút “Báo bố mẹ” hay trang trợ giúp.",
+            "Những điều này được giữ một thời gian (bố mẹ chọn bao lâu), rồi bị xóa.",
         ),
         "about_never_h": "NotAlone không bao giờ làm gì",
         "about_never": (

@@ -97,6 +97,13 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
             expect(child.get_by_text("Your parent will see this.")).to_be_visible()
             child.screenshot(path=ARTIFACTS / "06-told-en.png", full_page=True)
 
+            child.get_by_role("link", name="What does NotAlone check?").click()  # on every child page
+            expect(child.get_by_role("heading", name="What your parent sees")).to_be_visible()
+            child.screenshot(path=ARTIFACTS / "06b-about-en.png", full_page=True)
+            child.get_by_role("link", name="Tiếng Việt").click()
+            expect(child.get_by_role("heading", name="Bố mẹ bạn thấy gì")).to_be_visible()
+            child.screenshot(path=ARTIFACTS / "06c-about-vi.png", full_page=True)
+
             vi = browser.new_page(
                 viewport={"width": 390, "height": 844},
                 locale="vi-VN",
