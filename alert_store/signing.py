@@ -15,6 +15,10 @@ from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+# The child pages' host, which the proxy answers itself (home.arpa: RFC 8375). Plain http for enrolment: a
+# device without the NotAlone CA yet cannot open https pages through the proxy.
+CHILD_PAGES_HOST = "notalone.home.arpa"
+ENROL_URL = f"http://{CHILD_PAGES_HOST}/enrol/"
 SECRET_FILE = "signing-secret"
 SECRET_BYTES = 32
 ENROL = "enrol"  # the purpose of a device enrolment token
@@ -54,6 +58,12 @@ def mint_enrolment(data_dir: Path, device_name: str = "") -> str:
     """A token for the link (or QR code) the parent's dashboard shows to enrol a child's device: with it the
     device downloads the NotAlone CA from the child pages, no parent password needed, for 30 minutes."""
     return signer(data_dir, ENROL).dumps({"name": device_name[:60]})
+
+
+def enrolment_link(data_dir: Path, device_name: str = "") -> str:
+    """The link (or QR code) the dashboard shows: opened on the child's device, it leads to the NotAlone CA
+    and its install steps, without the parent's password, for 30 minutes."""
+    return ENROL_URL + mint_enrolment(data_dir, device_name)
 
 
 def check_enrolment(data_dir: Path, token: str, max_age_s: int = ENROL_MAX_AGE_S) -> dict[str, Any] | None:

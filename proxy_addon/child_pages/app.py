@@ -35,7 +35,7 @@ from proxy_addon.identity import Identity
 
 log = logging.getLogger("notalone")
 
-HOST = "notalone.home.arpa"
+HOST = signing.CHILD_PAGES_HOST
 ORIGIN = f"https://{HOST}"
 HELP_URL = f"{ORIGIN}/"
 NOTE_MAX_CHARS = 1000

@@ -392,8 +392,11 @@ def test_a_valid_enrolment_link_serves_the_ca_without_a_password(proxy: Proxy, t
     ensure_ca(confdir)
     pem = (confdir / "mitmproxy-ca-cert.pem").read_bytes()
     proxy.tctx.configure(proxy.addon.child_pages, confdir=str(confdir))
-    token = signing.mint_enrolment(tmp_path)
-    page = serve(proxy, get(f"http://{HOST}/enrol/{token}")).response  # plain http: no CA on the device yet
+    link = signing.enrolment_link(
+        tmp_path, "An's tablet"
+    )  # what the dashboard shows, as a link and a QR code
+    token = link.rsplit("/", 1)[1]
+    page = serve(proxy, get(link)).response  # plain http: no CA on the device yet
     assert page.status_code == 200 and 'id="download-ca"' in page.text and "Android" in page.text
     assert 'id="ca-name">NotAlone<' in page.text
     ca = serve(proxy, get(f"http://{HOST}/enrol/{token}/notalone-ca.pem")).response
