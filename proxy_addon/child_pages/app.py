@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,15 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from alert_store import Alert, AlertStore, DataDir, signing
-from alert_store.helplines import COUNTRIES, DEFAULT_COUNTRY, HelplineError, Helplines, helplines_for
+from alert_store import Alert, AlertStore, DataDir, SettingKey, signing
+from alert_store.helplines import (
+    COUNTRIES,
+    DEFAULT_COUNTRY,
+    HelplineError,
+    Helplines,
+    helplines_for,
+    valid_phone,
+)
 from proxy_addon.child_pages.rate_limit import RateLimit
 from proxy_addon.child_pages.texts import LANGUAGES, MESSAGES, TOPIC_LABELS, TOPICS, lessons, scenario_of
 from proxy_addon.child_pages.warnings import Grants, WarnedPage, WarnedPages
@@ -238,6 +245,12 @@ def _helplines() -> Helplines:
     """The parent's country's child helpline and emergency number; Vietnam's until the parent chooses."""
     try:
         settings = _db().settings()
+        if COUNTRY_KEY not in settings and settings.get(SettingKey.HELPLINE):
+            # Before the parent picks a country: config.toml's [help] helpline, written here by `notalone up`.
+            default = COUNTRIES[DEFAULT_COUNTRY]
+            number = valid_phone(str(settings[SettingKey.HELPLINE]))
+            if number != default.child_line:
+                return replace(default, child_line=number, child_line_name="")
         return helplines_for(
             str(settings.get(COUNTRY_KEY) or DEFAULT_COUNTRY),
             str(settings.get(CHILD_LINE_KEY) or ""),

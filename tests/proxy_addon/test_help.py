@@ -212,6 +212,13 @@ def test_a_store_failure_still_shows_the_helpline_and_is_counted(
             "tel:113",
         ),
         ({"help.country": "XX"}, "tel:111", "tel:113"),
+        (
+            {"help.helpline": "18001567"},
+            "tel:18001567",
+            "tel:113",
+        ),  # config.toml's, before a country is chosen
+        ({"help.helpline": "18001567", "help.country": "GB"}, "tel:08001111", "tel:999"),
+        ({"help.helpline": "call mum"}, "tel:111", "tel:113"),
     ],
 )
 def test_the_parents_country_gives_the_numbers_on_every_page(
