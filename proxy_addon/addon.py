@@ -14,7 +14,6 @@ if importlib.util.find_spec("proxy_addon") is None:  # loaded by path, as a mitm
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -23,28 +22,18 @@ from typing import Any
 
 from mitmproxy import connection, exceptions, http, tls
 
-from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
+from alert_store import AlertStore, DataDir, default_data_dir
 from proxy_addon import scoring
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.analysis import Analysis, FlowContext
 from proxy_addon.blind_spots import is_doh_request
+from proxy_addon.child_pages import ChildPages
 from proxy_addon.content import content_kind, valid_unicode
-from proxy_addon.help_desk import HelpDesk
-from proxy_addon.help_page import helpline_number
 from proxy_addon.identity import DEFAULT_CHILD, ChildMap, Identity, client_ip, device_id
 from proxy_addon.inflate import InflateError, inflated_size_within
-from proxy_addon.interstitial import (
-    CHOICE_PATH,
-    Allowances,
-    ChoiceSigner,
-    choose_language,
-    render_interstitial,
-    render_went_back,
-)
 from proxy_addon.options import DEFAULT_MAX_BODY, DEFAULT_RETENTION_DAYS, MODES, WORKERS, Settings
 from proxy_addon.policy import AlertPolicy
 from proxy_addon.retention import RetentionPurge
-from proxy_addon.warned_pages import WarnedPage, WarnedPages
 from proxy_addon.worker import BackgroundWorker
 
 log = logging.getLogger("notalone")
@@ -54,7 +43,6 @@ WARN_SEVERITIES = ("medium", "high")
 SHUTDOWN_DRAIN_S = 25.0
 
 TOUCH_DEVICE_EVERY_S = 60.0
-_HTML_LANG = re.compile(rb"<html[^>]*\slang\s*=\s*[\"']?([A-Za-z-]{2,})", re.IGNORECASE)
 
 
 class NotAlone:
@@ -71,17 +59,9 @@ class NotAlone:
         self.analysis = Analysis(lambda: self.job_scorer)
         self.retention = RetentionPurge()
         self._model_thresholds: dict[str, Any] = {}
-        self.signer = ChoiceSigner()
-        self.allowances = Allowances()
-        self.warned = WarnedPages()
-        self.help_desk = HelpDesk(
-            identify=self._identify,
-            allows=self._allows_client,
-            signer=self.signer,
-            warned=self.warned,
-            count=lambda name: self._write(name, lambda s: s.increment(name)),
-        )
-        self.addons = [self.help_desk]  # mitmproxy runs a sub-addon's hooks after this addon's
+        # The child's pages at notalone.home.arpa: warnings, help, "continue anyway" grants.
+        self.child_pages = ChildPages(identify=self._identify, allows_client=self._allows_client)
+        self.addons = [self.child_pages]  # mitmproxy runs a sub-addon's hooks after this addon's
         self._touched: dict[str, float] = {}
         self._logged_kinds: set[str] = set()
         self._log_lock = threading.Lock()
@@ -203,7 +183,6 @@ class NotAlone:
     def _start(self) -> None:
         assert self._options is not None, "configure() runs before running()"
         DataDir(self._options.data_dir).ensure()
-        self.help_desk.start(self._options.data_dir)
         self.worker = BackgroundWorker(
             DataDir(self._options.data_dir).database,
             queue_size=self._options.queue_size,
@@ -278,7 +257,6 @@ class NotAlone:
         for problem in problems:
             self._log_once("settings", ValueError(problem))
         mode = self.settings.mode
-        self.help_desk.helpline = helpline_number(parent.get(SettingKey.HELPLINE))
         children = store.children()
         self.children = ChildMap(
             options.default_child,
@@ -413,10 +391,7 @@ class NotAlone:
 
     def request(self, flow: http.HTTPFlow) -> None:
         with self._fail_open("request"):
-            if self.help_desk.claims(flow):  # the help desk answers these itself, and reads none of them
-                return
-            if flow.request.path.startswith(CHOICE_PATH):
-                self._answer_choice(flow)
+            if self.child_pages.claims(flow):  # the child's pages answer these, and read none of them
                 return
             if self.settings is None or self._ignored(flow):
                 return
@@ -513,7 +488,7 @@ class NotAlone:
         assert flow.response is not None and self.settings is not None
         scorer = self.scorer
         url = flow.request.pretty_url
-        if scorer is None or self.allowances.allows(identity.device, url):
+        if scorer is None or self.child_pages.allows(identity.device, url):
             return
         text = valid_unicode(text)
         score = scorer.score(scoring.ScoreRequest(scoring.PAGE, text, url))
@@ -521,100 +496,33 @@ class NotAlone:
         if decision is None:
             return
         context = self._context(flow, identity)
-        flow_id = flow.id
         # Only a page that is likely a scam is held back; a low-severity one is reported, not blocked.
         warned = decision.category == "scam" and decision.severity in WARN_SEVERITIES
-        if warned:  # what the model saw, for "Tell my parent" and for the child's recorded choices
-            self.warned.remember(
-                flow_id,
-                WarnedPage(
-                    child=identity.child,
-                    device=identity.device,
-                    url=url,
-                    category=decision.category,
-                    snippet=(decision.snippet or text)[:500],
-                    terms=decision.evidence,
-                    title=score.title or "",
-                    model_version=scorer.version,
-                ),
+        mode = self.settings.mode
+        warning_id = (
+            self.child_pages.warn(
+                flow,
+                decision,
+                identity,
+                mode=mode,
+                title=score.title or "",
+                model_version=scorer.version,
+                lang=score.lang or "",
             )
+            if warned
+            else None
+        )
 
         def record_alert(store: AlertStore) -> None:
             alert_id = self.analysis.record(
                 store, context, score, direction="incoming", subject=url, text=text[:2000]
             )
-            if warned:
-                self.warned.set_alert_id(flow_id, alert_id)
+            if warning_id is not None:  # the child's choices on the warning point at this alert
+                self.child_pages.warned.set_alert_id(warning_id, alert_id)
 
         self._write("alert", record_alert)
-        if not warned:
-            return
-        mode = self.settings.mode
-        match = _HTML_LANG.search(flow.response.raw_content[:4096] if flow.response.raw_content else b"")
-        page_lang = match.group(1).decode() if match else ""
-        lang = choose_language(page_lang, flow.request.headers.get("accept-language", ""), score.lang)
-        device = identity.device
-        body = render_interstitial(
-            lang=lang,
-            mode=mode,
-            host=flow.request.pretty_host,
-            back_token=self.signer.sign("back", device, url, flow.id),
-            continue_token=self.signer.sign("continue", device, url, flow.id) if mode == "warn" else None,
-            tell_token=self.signer.sign("tell", device, url, flow.id),
-            form_token=self.help_desk.issue_token(device),
-        )
-        flow.response = http.Response.make(
-            200,
-            body.encode("utf-8"),
-            {
-                "content-type": "text/html; charset=utf-8",
-                "cache-control": "no-store",
-                "x-notalone": mode,
-            },
-        )
-        self._write("interstitial", lambda s: s.increment(f"interstitial.{mode}.shown"))
-
-    def _answer_choice(self, flow: http.HTTPFlow) -> None:
-        """The child clicked "go back" or "continue anyway" on the interstitial: record it and act on it."""
-        flow.metadata["notalone_answered"] = True
-        identity = self._identify(flow)
-        choice = self.signer.verify(flow.request.query.get("t", ""), identity.device)
-        if choice is None or choice.action not in ("continue", "back"):
-            flow.response = http.Response.make(
-                403, b"This link has expired. Please go back.", {"content-type": "text/plain; charset=utf-8"}
-            )
-            return
-        action = "continued" if choice.action == "continue" else "went_back"
-        warned = self.warned
-
-        def record_choice(store: AlertStore) -> None:
-            store.increment(f"interstitial.{action}")
-            page = warned.get(choice.flow_id)  # read here: the worker wrote the page's alert before this
-            store.record_choice(
-                child=identity.child,
-                choice=action,
-                device=identity.device,
-                url=choice.url,
-                alert_id=page.alert_id if page is not None else None,
-            )
-
-        self._write("choice", record_choice)
-        log.info("NotAlone: %s chose to %s at %s", identity.child, choice.action, choice.url)
-        if choice.action == "continue":
-            self.allowances.grant(identity.device, choice.url)
-            flow.response = http.Response.make(
-                303, b"", {"location": choice.url, "cache-control": "no-store"}
-            )
-        else:
-            lang = choose_language("", flow.request.headers.get("accept-language", ""))
-            flow.response = http.Response.make(
-                200,
-                render_went_back(lang).encode("utf-8"),
-                {
-                    "content-type": "text/html; charset=utf-8",
-                    "cache-control": "no-store",
-                },
-            )
+        if warned:
+            self._write("interstitial", lambda s: s.increment(f"interstitial.{mode}.shown"))
 
 
 addons = [NotAlone()]

@@ -69,7 +69,8 @@ class Device:
         }
         async with session.get(url, proxy=self.proxy, headers=headers, ssl=self.tls or True) as response:
             body = await response.text()
-        warned = response.headers.get("x-notalone", "")
+        # A warned page is a redirect (marked x-notalone) to its warning at notalone.home.arpa.
+        warned = next((r.headers["x-notalone"] for r in response.history if "x-notalone" in r.headers), "")
         note = f"replaced by NotAlone's {warned} page" if warned else f"HTTP {response.status}"
         ok = response.status == 200 and (warned != "" or body == page.html)
         self.visits.append(Visit(page.path, page.risky, ok, note))

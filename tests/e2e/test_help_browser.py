@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_browser import CHROMIUM, TIMEOUT_MS, launch
 from proxy_harness import (
     Origin,
     OriginCertificates,
@@ -21,24 +22,14 @@ from proxy_harness import (
 )
 
 from alert_store import AlertFilter
-from proxy_addon.help_page import HELP_URL
+from proxy_addon.child_pages import HELP_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "help"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CHILD = "An"
 PASSWORD = "a calm family password"
 NOTE = "A man in the game says he is my teacher and wants a photo <b>now</b>"
-TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
@@ -75,11 +66,7 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[*CHROMIUM_ARGS, f"--proxy-server={proxy.url}", "--proxy-bypass-list=<-loopback>"],
-        )
+        browser = launch(p, proxy)
         try:
             child = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-US")
             child.set_default_timeout(TIMEOUT_MS)
@@ -109,6 +96,13 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
             child.get_by_role("button", name="Tell my parent").click()
             expect(child.get_by_text("Your parent will see this.")).to_be_visible()
             child.screenshot(path=ARTIFACTS / "06-told-en.png", full_page=True)
+
+            child.get_by_role("link", name="What does NotAlone check?").click()  # on every child page
+            expect(child.get_by_role("heading", name="What your parent sees")).to_be_visible()
+            child.screenshot(path=ARTIFACTS / "06b-about-en.png", full_page=True)
+            child.get_by_role("link", name="Tiếng Việt").click()
+            expect(child.get_by_role("heading", name="Bố mẹ bạn thấy gì")).to_be_visible()
+            child.screenshot(path=ARTIFACTS / "06c-about-vi.png", full_page=True)
 
             vi = browser.new_page(
                 viewport={"width": 390, "height": 844},

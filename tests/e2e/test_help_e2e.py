@@ -27,12 +27,11 @@ from proxy_harness import (
 )
 
 from alert_store import AlertFilter
-from proxy_addon.help_page import HELP_HOST
-from proxy_addon.interstitial import TELL_PATH
+from proxy_addon.child_pages import CLICK_HEADERS, HELP_URL, HOST, ORIGIN
 
 pytestmark = pytest.mark.e2e
 
-HELP = f"http://{HELP_HOST}/"
+HELP = HELP_URL
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +55,10 @@ async def _post(proxy: ProxyProcess, url: str, fields: dict[str, str], headers: 
 
 
 def post(
-    proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
+    proxy: ProxyProcess, url: str, fields: dict[str, str], headers: dict[str, str] | None = CLICK_HEADERS
 ) -> Fetched:
-    """POST a form through the proxy, as a browser submits one (application/x-www-form-urlencoded)."""
+    """POST a form through the proxy, as a browser submits one when the child clicks its button
+    (application/x-www-form-urlencoded, with the navigation headers of a click)."""
     return asyncio.run(_post(proxy, url, fields, headers or {}))
 
 
@@ -66,6 +66,12 @@ def field(page: bytes, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page.decode())
     assert match, f"no {name} field in the page"
     return html.unescape(match.group(1))
+
+
+def action(page: bytes, button_id: str) -> str:
+    match = re.search(rf'action="([^"]+)">(?:(?!</form>).)*id="{button_id}"', page.decode(), re.S)
+    assert match, f"no form with a {button_id} button in the page"
+    return ORIGIN + html.unescape(match.group(1))
 
 
 def help_alerts(proxy: ProxyProcess) -> list:
@@ -76,14 +82,10 @@ def help_alerts(proxy: ProxyProcess) -> list:
 def test_tell_my_parent_on_a_warned_scam_page_records_a_help_alert_and_the_choice(
     warn: ProxyProcess, origin: Origin
 ) -> None:
-    page = fetch(warn, origin.https + "/win?session=abc123")
+    page = fetch(warn, origin.https + "/win?session=abc123")  # redirected to its warning
     assert b'id="tell-parent"' in page.body and b"Tell my parent" in page.body
     [model_alert] = warn.wait_for_alerts(1)  # the model's alert for the page
-    answer = post(
-        warn,
-        origin.https + TELL_PATH,
-        {"t": field(page.body, "t"), "token": field(page.body, "token"), "lang": "en"},
-    )
+    answer = post(warn, action(page.body, "tell-parent"), {"token": field(page.body, "token"), "lang": "en"})
     assert answer.status == 200
     assert b"You did the right thing. Your parent will see this." in answer.body
     [alert] = poll(lambda: help_alerts(warn), 60)
@@ -116,15 +118,15 @@ def test_help_page_form_through_the_proxy_records_a_help_alert(warn: ProxyProces
 
 
 def test_help_page_answers_over_https_with_the_proxys_certificate(warn: ProxyProcess) -> None:
-    page = fetch(warn, f"https://{HELP_HOST}/?lang=en")
+    page = fetch(warn, f"https://{HOST}/?lang=en")
     assert page.status == 200 and b"Send to my parent" in page.body
 
 
-def test_a_post_without_the_token_is_refused(warn: ProxyProcess, origin: Origin) -> None:
+def test_a_post_without_the_token_is_refused(warn: ProxyProcess) -> None:
     before = len(help_alerts(warn))
     assert post(warn, HELP, {"topic": "secret", "note": "forged"}).status == 403
-    forged = post(warn, origin.https + TELL_PATH, {"t": "x", "token": "1.00"})
-    assert forged.status == 403 and b'id="helpline"' in forged.body
+    forged = post(warn, f"{ORIGIN}/warning/made-up/tell", {"token": "1.00"})
+    assert forged.status == 404 and b'id="helpline"' in forged.body
     assert len(help_alerts(warn)) == before
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
+import aiohttp
 import pytest
 from proxy_harness import (
     BENIGN_PAGES,
@@ -15,6 +19,7 @@ from proxy_harness import (
     DEVICE,
     ROOT,
     SCAM_HTML,
+    Fetched,
     Origin,
     OriginCertificates,
     ProxyProcess,
@@ -23,6 +28,8 @@ from proxy_harness import (
     poll,
     start_proxy,
 )
+
+from proxy_addon.child_pages import CLICK_HEADERS, ORIGIN
 
 pytestmark = pytest.mark.e2e
 
@@ -94,6 +101,24 @@ def test_grooming_chat_over_websocket_alerts_for_the_child(monitor: ProxyProcess
     assert {t.direction for t in turns} == {"incoming", "outgoing"}
 
 
+def click(proxy: ProxyProcess, page: str, button_id: str) -> Fetched:
+    """Submit the warning page's form that holds ``button_id``, with the headers of a real click."""
+    match = re.search(rf'action="([^"]+)">(?:(?!</form>).)*id="{button_id}"', page, re.S)
+    assert match, f"no form with a {button_id} button in the page"
+    token = unescape(re.search(r'name="token" value="([^"]*)"', page).group(1))
+    return asyncio.run(_post(proxy, ORIGIN + unescape(match.group(1)), {"token": token}))
+
+
+async def _post(proxy: ProxyProcess, url: str, fields: dict[str, str]) -> Fetched:
+    async with (
+        aiohttp.ClientSession(trust_env=False) as session,
+        session.post(
+            url, data=fields, proxy=proxy.url, ssl=proxy.client_ssl(), headers=CLICK_HEADERS
+        ) as response,
+    ):
+        return Fetched(response.status, await response.read(), dict(response.headers))
+
+
 @pytest.fixture(scope="module")
 def warn(child_proxy: Callable[..., ProxyProcess]) -> ProxyProcess:
     return child_proxy(mode="warn")
@@ -105,13 +130,14 @@ def test_warn_mode_shows_the_interstitial_and_continue_opens_the_page(
     benign = fetch(warn, origin.https + "/homework")
     assert benign.body == BENIGN_PAGES["/homework"].encode()
 
-    page = fetch(warn, origin.https + "/win")
+    page = fetch(warn, origin.https + "/win")  # redirected to its warning at notalone.home.arpa
     text = page.body.decode()
     assert 'id="notalone-interstitial"' in text and 'id="continue-anyway"' in text
     assert "send the code now" not in text
-    href = text.split('id="continue-anyway" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    continued = click(warn, text, "continue-anyway")  # the child's click, as the browser sends it
+    assert continued.status == 200 and (origin.https + "/win").encode() in continued.body
 
-    through = fetch(warn, origin.https + href)  # follows the proxy's redirect back to the page
+    through = fetch(warn, origin.https + "/win")  # that device may open that page now
     assert through.body == SCAM_HTML.encode()
     [alert] = warn.wait_for_alerts(1)
     assert (alert.child, alert.category) == (CHILD, "scam")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from addon_fakes import FakeModel, Proxy, RaisingModel
+from child_pages_helpers import action, field, open_warning, post, serve
 from mitmproxy import exceptions, http
 from mitmproxy.proxy import context as proxy_context
 from mitmproxy.proxy import mode_specs
@@ -17,7 +18,6 @@ from mitmproxy.websocket import WebSocketMessage
 from alert_store import SettingKey
 from proxy_addon import addon as addon_module
 from proxy_addon import scoring
-from proxy_addon.interstitial import CHOICE_PATH
 
 SCAM_HTML = (
     "<html><head><title>You won!</title></head><body><p>Congratulations! Claim your prize now: "
@@ -392,17 +392,13 @@ def test_warn_mode_shows_the_interstitial_and_continue_lets_the_page_through(
     url = "https://shop.example/win"
     flow = page_flow(SCAM_HTML, url=url)
     proxy.addon.response(flow)
-    page = flow.response.get_text()
+    assert flow.response.status_code == 303 and b"gift card" not in flow.response.content
+    page = open_warning(proxy, flow)
     assert 'id="notalone-interstitial"' in page and 'id="continue-anyway"' in page
     assert "send us the code" not in page
-    continue_href = page.split('id="continue-anyway" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    assert continue_href.startswith(CHOICE_PATH)
 
-    click = tflow.tflow()
-    click.request.url = "https://shop.example" + continue_href
-    proxy.addon.request(click)
-    assert click.response.status_code == 303
-    assert click.response.headers["location"] == url
+    click = serve(proxy, post(action(page, "continue-anyway"), {"token": field(page, "token")}))
+    assert click.response.status_code == 200 and url in click.response.text
 
     again = page_flow(SCAM_HTML, url=url)
     proxy.addon.response(again)
@@ -416,39 +412,27 @@ def test_block_mode_has_no_continue_and_go_back_is_recorded(make_proxy: Callable
     proxy = make_proxy(notalone_mode="block")
     flow = page_flow(SCAM_HTML)
     proxy.addon.response(flow)
-    page = flow.response.get_text()
+    page = open_warning(proxy, flow)
     assert "continue-anyway" not in page and 'id="go-back"' in page
-    back_href = page.split('id="go-back" href="', 1)[1].split('"', 1)[0]
-    click = tflow.tflow()
-    click.request.url = "https://shop.example" + back_href
-    proxy.addon.request(click)
+    click = serve(proxy, post(action(page, "go-back"), {"token": field(page, "token")}))
     assert click.response.status_code == 200
     proxy.settle()
     assert proxy.store.counters()["interstitial.went_back"] == 1
-
-
-def test_forged_or_foreign_choice_tokens_are_refused(make_proxy: Callable[..., Proxy]) -> None:
-    proxy = make_proxy(notalone_mode="warn")
-    token = proxy.addon.signer.sign("continue", "ip:10.9.9.9", "https://shop.example/win", "f1")
-    click = tflow.tflow()
-    click.request.url = f"https://shop.example{CHOICE_PATH}?t={token}"
-    proxy.addon.request(click)  # the test client is 127.0.0.1, not the device the token names
-    assert click.response.status_code == 403
-    assert not proxy.addon.allowances.allows("ip:127.0.0.1", "https://shop.example/win")
+    assert proxy.store.counters()["interstitial.block.shown"] == 1
 
 
 def test_interstitial_speaks_vietnamese_for_vietnamese_pages(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_mode="warn")
     flow = page_flow(SCAM_HTML.replace("<html>", '<html lang="vi">'))
     proxy.addon.response(flow)
-    assert "Quay lại an toàn" in flow.response.get_text()
+    assert "Quay lại an toàn" in open_warning(proxy, flow)
 
 
 def test_interstitial_follows_the_browsers_language(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_mode="block")
-    flow = page_flow(SCAM_HTML, accept_language="vi-VN,vi;q=0.9,en;q=0.5")
+    flow = page_flow(SCAM_HTML)
     proxy.addon.response(flow)
-    assert '<html lang="vi">' in flow.response.get_text()
+    assert '<html lang="vi">' in open_warning(proxy, flow, {"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"})
 
 
 def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
@@ -456,7 +440,7 @@ def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
     proxy.refresh()
     flow = page_flow(SCAM_HTML)
     proxy.addon.response(flow)
-    assert "notalone-interstitial" in flow.response.get_text()
+    assert "notalone-interstitial" in open_warning(proxy, flow)
     assert proxy.store.settings()["status.proxy"]["mode"] == "block"
 
 

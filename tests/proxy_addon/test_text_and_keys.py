@@ -1,4 +1,4 @@
-"""The addon's pure parts: message strings in chat payloads, conversation keys, home ranges, choice tokens."""
+"""The addon's pure parts: message strings in chat payloads, conversation keys, home ranges."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.chat_text import looks_like_prose, message_text, strings_in_json, strings_in_urlencoded
 from proxy_addon.conversation import conversation_key
-from proxy_addon.interstitial import ChoiceSigner, choose_language
 
 
 def test_message_strings_are_found_and_machine_strings_are_not() -> None:
@@ -114,27 +113,3 @@ def test_home_ranges() -> None:
         assert not home.allows(outside), outside
     with pytest.raises(RangeError, match=r"10\.0\.0\.0/40"):
         HomeRanges.from_specs(["10.0.0.0/40"])
-
-
-def test_choice_tokens_are_bound_to_device_and_expire() -> None:
-    signer = ChoiceSigner(b"k" * 32)
-    token = signer.sign("continue", "ip:10.0.0.2", "https://x.example/p", "flow-1", now=1000.0)
-    choice = signer.verify(token, "ip:10.0.0.2", now=1001.0)
-    assert choice is not None and (choice.action, choice.url) == ("continue", "https://x.example/p")
-    assert signer.verify(token, "ip:10.0.0.3", now=1001.0) is None
-    assert signer.verify(token, "ip:10.0.0.2", now=1000.0 + 3600) is None
-    assert ChoiceSigner(b"other" * 8).verify(token, "ip:10.0.0.2", now=1001.0) is None
-    assert signer.verify(token[:-2] + "AA", "ip:10.0.0.2", now=1001.0) is None
-
-
-@pytest.mark.parametrize(
-    ("page", "browser", "detected", "lang"),
-    [
-        ("vi", "en-US", "", "vi"),
-        ("", "vi-VN,vi;q=0.9", "en", "vi"),
-        ("", "", "vi", "vi"),
-        ("fr", "de", "", "en"),
-    ],
-)
-def test_interstitial_language(page: str, browser: str, detected: str, lang: str) -> None:
-    assert choose_language(page, browser, detected) == lang

@@ -1,4 +1,7 @@
-"""A per-key sliding-window rate limit: at most ``limit`` events per ``window_s`` seconds."""
+"""A per-key sliding-window rate limit: at most ``limit`` events per ``window_s`` seconds.
+
+Written here rather than taken from a library: one in-memory limit per device is thirty lines, where the
+rate-limit libraries (limits, Flask-Limiter) bring storage backends and configuration this does not need."""
 
 from __future__ import annotations
 
