@@ -499,17 +499,19 @@ class AlertStore:
         return True
 
     def delete_incident(self, incident_id: int) -> bool:
-        """Delete an incident with everything it holds: its alerts, the child's choices on them, and the
-        kept turns of its conversation (unless another incident still shows that conversation)."""
+        """Delete an incident with everything it holds: its alerts, their false-alarm feedback, the child's
+        choices on them, and the kept turns of its conversation (unless another incident still shows that
+        conversation); then wipe the freed bytes from the files (wipe_deleted)."""
         incident = self.incident(incident_id)
         if incident is None:
             return False
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute(
-                "DELETE FROM choices WHERE alert_id IN (SELECT id FROM alerts WHERE incident_id = ?)",
-                (incident_id,),
-            )
+            for table in ("choices", "feedback"):
+                self._conn.execute(
+                    f"DELETE FROM {table} WHERE alert_id IN (SELECT id FROM alerts WHERE incident_id = ?)",
+                    (incident_id,),
+                )
             self._conn.execute("DELETE FROM alerts WHERE incident_id = ?", (incident_id,))
             self._conn.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
             if (
@@ -526,6 +528,7 @@ class AlertStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        self.wipe_deleted()
         return True
 
     def incident_counts_by_day(self, since: float, until: float | None = None) -> list[KindCount]:

@@ -50,7 +50,7 @@ def test_a_deleted_alert_leaves_no_trace_in_any_file(logged_in, store, data_dir)
     assert store.feedback() and MARKER in logged_in.get("/alerts/feedback.jsonl").get_data(as_text=True)
     assert _files_holding(data_dir, MARKER)  # the search finds the text while it is stored
 
-    response = logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token})
+    response = logged_in.post(f"/alerts/{alert_id}/delete", data={"csrf_token": token, "confirm": "yes"})
 
     assert response.status_code == 302
     assert store.get(alert_id) is None and store.feedback() == []

@@ -153,13 +153,15 @@ def test_the_advice_names_the_chosen_countrys_numbers(logged_in, store, choice, 
 
     fields = form_fields(logged_in.get("/settings/").get_data(as_text=True)) | choice
     assert logged_in.post("/settings/", data=fields).status_code == 302
-    scam = store.add(make_alert())
+    # An "online kidnapping" scam is one where the child may be in danger now: its advice names the police.
+    scam = store.add(make_alert(kind="online_kidnapping", terms=("turn off your location",)))
     help_request = store.add(make_alert(category="help", source="child", terms=("photos",), snippet=""))
 
     scam_page = logged_in.get(f"/alerts/{scam}").get_data(as_text=True)
     help_page = logged_in.get(f"/alerts/{help_request}").get_data(as_text=True)
 
-    assert f"Contact the police ({emergency})" in scam_page
+    assert f"call the police now ({emergency})" in scam_page
+    assert f"If your child may be in danger now, call the police: {emergency}." in scam_page
     assert f"call {emergency} (police) or the child helpline {child_line} (free)" in help_page
     for page in (scam_page, help_page):
         assert re.search(r"(?<!\d)11[13](?!\d)", page) is None  # Vietnam's numbers are gone
