@@ -16,6 +16,7 @@ from alert_store.records import (
     FeedbackItem,
     PurgeResult,
     SettingKey,
+    Suppression,
 )
 from alert_store.store import AlertStore, StoreError
 
@@ -37,5 +38,6 @@ __all__ = [
     "PurgeResult",
     "SettingKey",
     "StoreError",
+    "Suppression",
     "default_data_dir",
 ]

@@ -32,11 +32,11 @@ async def serve(
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
 
-    from proxy_addon.addon import NotAlone
+    from proxy_addon.addon import make_addons
 
     options = Options(listen_host=listen_host, listen_port=listen_port, confdir=str(data_dir.confdir))
     master = DumpMaster(options, with_termlog=True, with_dumper=False)
-    master.addons.add(NotAlone())
+    master.addons.add(*make_addons())
     master.options.update(notalone_data_dir=str(data_dir.root), notalone_mode=mode)
     if overrides:
         # Passed through as given: a repeated list option (home ranges, modes) keeps every value.

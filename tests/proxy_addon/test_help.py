@@ -5,7 +5,6 @@ Hooks are driven with crafted flows in a mitmproxy test context; assertions are 
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Callable
@@ -93,9 +92,8 @@ def test_helpline_setting_must_look_like_a_phone_number() -> None:
 
 # -- the help page through the addon -------------------------------------------------------------------
 def request(proxy: Proxy, flow: http.HTTPFlow) -> http.HTTPFlow:
-    """Run the request hooks as mitmproxy does: the addon's, then its help desk's (async)."""
-    proxy.addon.request(flow)
-    asyncio.run(proxy.addon.help_desk.request(flow))
+    """Run the request hooks as mitmproxy does, the help desk's (async) among them."""
+    proxy.request(flow)
     return flow
 
 
@@ -162,7 +160,7 @@ def test_a_post_without_a_valid_token_is_refused(proxy: Proxy) -> None:
 
 
 def test_the_eleventh_report_in_an_hour_gets_a_polite_page_with_the_helpline(proxy: Proxy) -> None:
-    token = proxy.addon.help_desk.issue_token(DEVICE)
+    token = proxy.pages.help_desk.issue_token(DEVICE)
     statuses = [
         request(proxy, post(f"http://{HELP_HOST}/", {"token": token, "topic": "other"})).response
         for _ in range(11)
@@ -178,11 +176,11 @@ def test_a_store_failure_still_shows_the_helpline_and_is_counted(
     def broken(request: object) -> int:
         raise OSError("disk full")
 
-    monkeypatch.setattr(proxy.addon.help_desk, "_record", broken)
-    token = proxy.addon.help_desk.issue_token(DEVICE)
+    monkeypatch.setattr(proxy.pages.help_desk, "_record", broken)
+    token = proxy.pages.help_desk.issue_token(DEVICE)
     answer = request(proxy, post(f"http://{HELP_HOST}/", {"token": token, "lang": "vi"})).response
     assert answer.status_code == 503 and "Hãy kể ngay" in answer.text and 'href="tel:111"' in answer.text
-    assert proxy.addon.help_desk.store_failures == 1
+    assert proxy.pages.help_desk.store_failures == 1
     proxy.settle()
     assert proxy.store.counters()["help.store_failed"] == 1
 
@@ -211,7 +209,7 @@ def warned_page(proxy: Proxy, url: str = "https://games.example/robux?ref=abc") 
     flow.request.url = url
     flow.response.headers["content-type"] = "text/html; charset=utf-8"
     flow.response.content = SCAM_HTML.encode()
-    proxy.addon.response(flow)
+    proxy.response(flow)
     return flow.response.text, flow
 
 
