@@ -98,7 +98,7 @@ class ProcessScoring:
 
     def start(self, timeout: float = START_TIMEOUT_S) -> None:
         # Our own sys.path, so that the child finds the same packages (and a test's model factory).
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "proxy_addon.scoring_process", str(os.getpid()), self.model, self.factory],
             stdin=subprocess.PIPE,
