@@ -34,6 +34,8 @@ SHUTDOWN_DRAIN_S = 25.0
 # they would be skipped unread anyway.
 STREAM_FACTOR = 2
 
+FALSE_ALARMS_KEY = "status.false_alarms"  # how many "False alarm" suppressions the proxy applies now
+
 ScoringFactory = Callable[[Settings], Scoring]
 
 
@@ -49,6 +51,7 @@ class Lifecycle:
         self.retention = RetentionPurge()
         self.helpline_setting: object = None
         self.on_refresh: list[Callable[[dict[str, Any]], None]] = []
+        self.false_alarms_in_force = -1
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -214,6 +217,10 @@ class Lifecycle:
             frozenset(children),
         )
         state.suppressions = Suppressions.of(store.suppressions())
+        if len(state.suppressions.items) != self.false_alarms_in_force:
+            # What the proxy has taken in: the dashboard (and the tests) can see a "False alarm" is in force.
+            self.false_alarms_in_force = len(state.suppressions.items)
+            store.set_setting(FALSE_ALARMS_KEY, self.false_alarms_in_force)
         scoring = state.scoring
         state.analysis.policy = Policy(
             thresholds=dict(scoring.thresholds) if scoring is not None else {},
