@@ -101,7 +101,10 @@ def main() -> None:
     die_with_parent(parent_pid)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C to the group: the parent decides when we stop
+    # Ctrl-C or SIGTERM to the process group (`notalone up` stopping the proxy): the proxy decides when we
+    # stop, after it has drained its queue through us; we end when it closes our stdin or dies.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print() in a library must not corrupt the answers

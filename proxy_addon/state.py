@@ -151,8 +151,8 @@ class ProxyState:
         assert self.settings is not None
         limit = self.settings.max_body
         raw = message.raw_content
-        if raw is None:  # streamed (mitmproxy's stream_large_bodies): never held, never read
-            self.count("skipped.streamed")
+        if raw is None:  # streamed (stream_large_bodies, set by Lifecycle): too big to hold, never read
+            self.count("skipped.too_big")
             return False
         if len(raw) > limit:
             reason = "too_big"
