@@ -287,7 +287,8 @@ def descendants(pid: int) -> list[int]:
                 parents[int(entry.name)] = int(fields[1])
     found, frontier = [], [pid]
     while frontier:
-        kids = [p for p, parent in parents.items() if parent == frontier.pop()]
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
         found += kids
         frontier += kids
     return found

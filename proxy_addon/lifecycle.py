@@ -22,6 +22,7 @@ from proxy_addon.identity import DEFAULT_CHILD, ChildMap
 from proxy_addon.options import DEFAULT_MAX_BODY, MODES, Settings
 from proxy_addon.retention import RetentionPurge
 from proxy_addon.scoring import ProcessScoring, Scoring, ScoringUnavailable
+from proxy_addon.scoring_process import BACKGROUND_NICENESS
 from proxy_addon.state import ProxyState, Suppressions
 from proxy_addon.worker import BackgroundWorker
 
@@ -40,7 +41,9 @@ ScoringFactory = Callable[[Settings], Scoring]
 
 
 def process_scoring(settings: Settings) -> Scoring:
-    return ProcessScoring(settings.model, settings.model_factory)
+    # Niced in monitor mode only: there scoring is background work; in warn/block the page waits for it.
+    niceness = BACKGROUND_NICENESS if settings.mode == "monitor" else 0
+    return ProcessScoring(settings.model, settings.model_factory, niceness)
 
 
 class Lifecycle:
@@ -172,7 +175,7 @@ class Lifecycle:
         scoring off and the reason on record."""
         assert self.options is not None
         self.refresh(store)
-        scoring = self.scoring_factory(self.options)
+        scoring = self.scoring_factory(self.state.settings or self.options)
         try:
             scoring.start()
         except ScoringUnavailable as e:

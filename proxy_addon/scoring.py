@@ -80,9 +80,10 @@ class ProcessScoring:
     :class:`ScoringUnavailable` with the child's own reason when the model cannot be loaded.
     """
 
-    def __init__(self, model: str = "", factory: str = "") -> None:
+    def __init__(self, model: str = "", factory: str = "", niceness: int = 0) -> None:
         self.model = model
         self.factory = factory
+        self.niceness = niceness
         self.version = ""
         self.thresholds: dict[str, Any] = {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -100,7 +101,15 @@ class ProcessScoring:
         # Our own sys.path, so that the child finds the same packages (and a test's model factory).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proxy_addon.scoring_process", str(os.getpid()), self.model, self.factory],
+            [
+                sys.executable,
+                "-m",
+                "proxy_addon.scoring_process",
+                str(os.getpid()),
+                self.model,
+                self.factory,
+                str(self.niceness),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

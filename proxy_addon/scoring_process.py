@@ -2,7 +2,7 @@
 
 Started by :class:`proxy_addon.scoring.ProcessScoring` as ``python -m proxy_addon.scoring_process``. It reads
 length-prefixed pickled requests on stdin and answers on the stdout it was given, one request at a time,
-niced so that forwarding pages always wins the CPU. It ends with its parent, whatever kills the parent:
+niced in monitor mode so that forwarding pages wins the CPU. It ends with its parent, whatever kills it:
 stdin closing (the parent held the only write end) ends the read loop, and on Linux the kernel sends it
 SIGKILL when the parent dies (``PR_SET_PDEATHSIG``), so even a request being scored is not finished for
 nobody. Only our own process writes the frames it unpickles.
@@ -24,7 +24,9 @@ from typing import Any, BinaryIO
 from cachetools import LRUCache
 
 FRAME = struct.Struct("!I")
-NICENESS = 19
+# Monitor mode: scoring is background work, forwarding pages always wins the CPU. Warn/block: the child's
+# page waits for its score, so the scoring process keeps normal priority.
+BACKGROUND_NICENESS = 19
 PR_SET_PDEATHSIG = 1
 CACHE_ENTRIES = 4096
 PAGE, TEXT, CONVERSATION = "page", "text", "conversation"
@@ -97,10 +99,11 @@ class Scoring:
 
 
 def main() -> None:
-    parent_pid, model_path, factory = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    parent_pid, model_path, factory, niceness = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
     die_with_parent(parent_pid)
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     # Ctrl-C or SIGTERM to the process group (`notalone up` stopping the proxy): the proxy decides when we
     # stop, after it has drained its queue through us; we end when it closes our stdin or dies.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

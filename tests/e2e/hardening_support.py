@@ -337,7 +337,8 @@ def tree_rss_kib(pid: int) -> int:
                 continue
     family, frontier = [pid], [pid]
     while frontier:
-        kids = [p for p, parent in parents.items() if parent == frontier.pop()]
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
         family += kids
         frontier += kids
     total = 0
