@@ -143,6 +143,8 @@ class Analysis:
         return ScoreRequest(PAGE if is_html else TEXT, text, ctx.url)
 
     def page(self, store: AlertStore, ctx: FlowContext, request: ScoreRequest) -> Score | None:
+        if not request.text:
+            return None
         score = self.score(request)
         if score is not None:
             self.record(store, ctx, score, direction="incoming", subject=ctx.url, text=request.text[:2000])

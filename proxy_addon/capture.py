@@ -56,20 +56,28 @@ class Capture:
                 return  # warn/block: the Guard addon has this page
             if not state.readable(response):
                 return
-            text = response.get_text(strict=False)
-            if not text or len(text) > settings.max_body:  # a small gzip body can inflate a lot
-                return
             identity = state.identify(flow)
-            analysis = state.analysis
-            text = valid_unicode(text)
+            analysis, max_body = state.analysis, settings.max_body
+
+            def text() -> str:
+                """Decoded on the worker thread, not on the event loop (the bytes are bounded already)."""
+                decoded = response.get_text(strict=False) or ""
+                # a small gzip body can inflate a lot: readable() measured it, this is a last guard
+                return valid_unicode(decoded) if len(decoded) <= max_body else ""
+
             if kind in ("html", "text"):
                 context = state.context(flow, identity)
-                request = analysis.page_request(context, text, is_html=kind == "html")
-                state.job("page", lambda s: analysis.page(s, context, request))
+                is_html = kind == "html"
+                state.job(
+                    "page",
+                    lambda s: analysis.page(
+                        s, context, analysis.page_request(context, text(), is_html=is_html)
+                    ),
+                )
             else:
                 context = state.context(flow, identity, app=flow.request.pretty_host)
                 ctype = response.headers.get("content-type", "").lower()
-                state.job("chat", lambda s: analysis.chat_body(s, context, text, ctype, "incoming"))
+                state.job("chat", lambda s: analysis.chat_body(s, context, text(), ctype, "incoming"))
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         state = self.state
