@@ -4,11 +4,13 @@
 - Nobody reaches the box's own services through the proxy: the dashboard's and the proxy's own ports on any
   of the box's addresses are refused for every client (a child's device would otherwise reach the dashboard
   as 127.0.0.1). A client that is not the box itself may reach nothing else on the box either (its loopback,
-  its own addresses). NotAlone's own hosts (mitm.it, notalone.home.arpa) are answered by the proxy itself.
+  its own addresses), nor by a name that resolves to one of them. NotAlone's own hosts (mitm.it,
+  notalone.home.arpa) are answered by the proxy itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -25,6 +27,7 @@ from proxy_addon.state import OWN_HOSTS, ProxyState
 
 log = logging.getLogger("notalone")
 
+RESOLVE_TIMEOUT_S = 5.0
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -82,6 +85,7 @@ class ClientAccess:
         self.own_ports: frozenset[int] = frozenset()
         # Each refused address is logged once (per hour), however often it retries; bounded.
         self._refused_logged: TTLCache[str, bool] = TTLCache(maxsize=1024, ttl=3600)
+        self._resolved: TTLCache[str, list[str]] = TTLCache(maxsize=4096, ttl=60)
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -189,13 +193,36 @@ class ClientAccess:
             if why:
                 self._refuse(flow, why)
 
-    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
-        """Transparent and WireGuard modes send no CONNECT: refuse the connection itself."""
+    async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Every connection to a server, whatever the mode: also catches a name that resolves to the box
+        (a page's own DNS name pointed at the box's address) and transparent/WireGuard modes' connections."""
         with self.state.fail_open("server_connect"):
-            if data.server.address is None or data.server.error:
+            if data.server.address is None or data.server.error or data.server.via is not None:
                 return
-            host, port = data.server.address
-            why = self.refusal(data.client, str(host), int(port))
+            host, port = str(data.server.address[0]), int(data.server.address[1])
+            why = self.refusal(data.client, host, port)
+            if not why and _ip(host) is None and host.lower().rstrip(".") not in OWN_HOSTS:
+                for address in await self._resolve(host, port):
+                    why = self.refusal(data.client, address, port)
+                    if why:
+                        break
             if why:
                 data.server.error = f"NotAlone: {host}:{port} is the NotAlone box itself"
                 self.state.count(f"refused.{why}")
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        """The addresses ``host`` resolves to (cached a minute); none when it does not resolve (mitmproxy
+        then reports the failure itself)."""
+        key = host.lower()
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+            )
+        except (OSError, TimeoutError, UnicodeError):
+            return []
+        addresses = sorted({str(info[4][0]) for info in infos})
+        self._resolved[key] = addresses
+        return addresses

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from addon_fakes import Proxy
+from addon_fakes import Proxy, run_hook
 from mitmproxy import http
 from mitmproxy.test import tflow
 
@@ -95,3 +95,35 @@ def test_the_box_addresses() -> None:
 
 def test_client_access_runs_first(guarded: Proxy) -> None:
     assert isinstance(guarded.addons[0], ClientAccess)
+
+
+def server_connect(proxy: Proxy, host: str, port: int, client: str) -> object:
+    from mitmproxy.proxy import server_hooks
+
+    flow = tflow.tflow()
+    flow.client_conn.peername = (client, 40000)
+    server = tflow.tserver_conn()
+    server.address = (host, port)
+    data = server_hooks.ServerConnectionHookData(server=server, client=flow.client_conn)
+    run_hook(proxy.addons, "server_connect", data)
+    return server
+
+
+def test_a_name_that_resolves_to_the_box_is_refused_at_connection_time(
+    guarded: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's own DNS name pointed at the box (DNS rebinding) reaches neither the dashboard nor, from a
+    device on the LAN, anything else on the box; the same name elsewhere connects."""
+    access = guarded.addon(ClientAccess)
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"rebind.example": ["127.0.0.1"], "shop.example": ["93.184.215.14"]}.get(host, [])
+
+    monkeypatch.setattr(access, "_resolve", resolve)
+    assert server_connect(guarded, "rebind.example", DASHBOARD_PORT, "127.0.0.1").error
+    assert server_connect(guarded, "rebind.example", 5432, "192.168.1.20").error
+    assert server_connect(guarded, "rebind.example", 5432, "127.0.0.1").error is None  # the box itself
+    assert server_connect(guarded, "shop.example", 443, "192.168.1.20").error is None
+    guarded.settle()
+    counters = guarded.store.counters()
+    assert (counters["refused.own_service"], counters["refused.box"]) == (1, 1)
