@@ -77,7 +77,9 @@ class ProcessScoring:
     """The scoring process and the two threads that talk to it.
 
     ``start`` blocks until the model is loaded (call it on the worker thread); it raises
-    :class:`ScoringUnavailable` with the child's own reason when the model cannot be loaded.
+    :class:`ScoringUnavailable` with the child's own reason when the model cannot be loaded. Start it from a
+    thread that lives as long as scoring is needed: Linux sends ``PR_SET_PDEATHSIG`` when the *thread* that
+    started the child ends (the worker thread, which ends only when the proxy stops scoring anyway).
     """
 
     def __init__(self, model: str = "", factory: str = "", niceness: int = 0) -> None:
