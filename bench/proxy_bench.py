@@ -96,6 +96,12 @@ class Config:
     data_dir: Path | None = None
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
+    cpu_proxy: float = 0.0  # CPU seconds of the proxy process during the measured rounds
+    cpu_children: float = 0.0  # ... and of the processes it started (the scoring process)
+
+    def cpu(self) -> tuple[float, float]:
+        assert self.process is not None
+        return cpu_seconds(self.process.pid), sum(cpu_seconds(p) for p in descendants(self.process.pid))
 
     def start(self, workdir: Path) -> None:
         self.port = free_port()
@@ -214,9 +220,14 @@ def main() -> None:
                 serial = run_round(config, origin_port, args.warmup, serial)
                 config.latencies.clear()
                 config.elapsed = 0.0
+            before = {c.name: c.cpu() for c in configs}
             for _ in range(args.rounds):
                 for config in configs:
                     serial = run_round(config, origin_port, args.per_round, serial)
+            time.sleep(2)  # monitor mode: let the scoring process finish the queued pages
+            for c in configs:
+                proxy, children = c.cpu()
+                c.cpu_proxy, c.cpu_children = proxy - before[c.name][0], children - before[c.name][1]
         finally:
             for config in configs:
                 config.stop()
@@ -273,6 +284,15 @@ def fetch_pages(port: int, origin_port: int, count: int, kib: int, tag: str) -> 
 def settle(proxy: ProxyProcess, seconds: float = 3.0) -> None:
     """Let the worker finish what it queued (bounded: the queue holds at most 256 jobs)."""
     time.sleep(seconds)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(pid: int) -> list[int]:
@@ -363,6 +383,8 @@ def figures_of(configs: list[Config], args: argparse.Namespace) -> list[Figure]:
         figures.append(figure("proxy", f"{c.name} x bare pages/s", rate / bare_rate, "ratio", ratio_target))
         added_ms = (statistics.median(c.latencies) - bare_p50) * 1000
         figures.append(figure("proxy", f"{c.name} added p50", added_ms, "ms", added_target))
+        per_page = c.cpu_proxy * 1000 / len(c.latencies) - bare.cpu_proxy * 1000 / len(bare.latencies)
+        figures.append(figure("proxy", f"{c.name} proxy-process CPU added per page", per_page, "ms"))
     return figures
 
 
@@ -375,14 +397,15 @@ def report(configs: list[Config], args: argparse.Namespace) -> None:
         f"1 sequential client, {os.cpu_count()} CPUs"
     )
     columns = f"{'pages/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare/s':>9} {'+p50 ms':>8}"
-    print(f"{'config':<16} {columns}  counters")
+    print(f"{'config':<16} {columns} {'proxy CPU ms/page':>18} {'scoring CPU ms/page':>20}  counters")
     for c in configs:
         rate = len(c.latencies) / c.elapsed
         p50, p99 = statistics.median(c.latencies), percentile(c.latencies, 0.99)
         counters = {k: v for k, v in c.counters().items() if k.startswith(("queue", "errors"))}
         print(
             f"{c.name:<16} {rate:8.1f} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {rate / bare_rate:9.3f} "
-            f"{(p50 - bare_p50) * 1000:+8.2f}  {counters or ''}"
+            f"{(p50 - bare_p50) * 1000:+8.2f} {c.cpu_proxy * 1000 / len(c.latencies):18.2f} "
+            f"{c.cpu_children * 1000 / len(c.latencies):20.2f}  {counters or ''}"
         )
 
 
