@@ -32,6 +32,7 @@ log = logging.getLogger("notalone")
 TOUCH_DEVICE_EVERY_S = 60.0
 # NotAlone's own pages: never read, never scored, in every mode.
 OWN_HOSTS = frozenset({"mitm.it", "notalone.home.arpa"})
+IGNORED_KEY = "notalone_ignored"
 
 
 @dataclass(frozen=True)
@@ -123,16 +124,24 @@ class ProxyState:
     def own_page(self, flow: http.HTTPFlow) -> bool:
         """NotAlone's own pages (mitm.it, notalone.home.arpa, the dashboard): never read, in any mode."""
         request = flow.request
-        host = request.pretty_host.lower().rstrip(".")
-        if host in OWN_HOSTS or request.host.lower() in OWN_HOSTS:
+        pretty_host = request.pretty_host  # parses the Host header: once per call, not per comparison
+        if pretty_host.lower().rstrip(".") in OWN_HOSTS or request.host.lower() in OWN_HOSTS:
             return True
         settings = self.settings
-        return bool(settings and settings.is_dashboard(request.host, request.pretty_host, request.port))
+        return bool(settings and settings.is_dashboard(request.host, pretty_host, request.port))
 
     def ignored(self, flow: http.HTTPFlow) -> bool:
-        """Not read: scoring not configured yet, NotAlone's own pages, hosts the parent chose to ignore."""
+        """Not read: scoring not configured yet, NotAlone's own pages, hosts the parent chose to ignore.
+
+        Decided once per flow (several addons ask, on the request and on the response)."""
         settings = self.settings
-        return settings is None or self.own_page(flow) or settings.ignores(flow.request.pretty_host)
+        if settings is None:
+            return True
+        decided = flow.metadata.get(IGNORED_KEY)
+        if decided is None:
+            decided = self.own_page(flow) or settings.ignores(flow.request.pretty_host)
+            flow.metadata[IGNORED_KEY] = decided
+        return bool(decided)
 
     def context(self, flow: http.HTTPFlow, identity: Identity, app: str = "") -> FlowContext:
         request = flow.request
