@@ -216,7 +216,7 @@ def main() -> None:
             for config in configs:
                 config.wait_ready()
             serial = 0
-            for config in configs:  # warm up connections, caches and the worker process
+            for config in configs:  # warm up connections, caches and the scoring processes
                 serial = run_round(config, origin_port, args.warmup, serial)
                 config.latencies.clear()
                 config.elapsed = 0.0
