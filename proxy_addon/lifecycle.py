@@ -37,6 +37,8 @@ STREAM_FACTOR = 2
 
 FALSE_ALARMS_KEY = "status.false_alarms"  # how many "False alarm" suppressions the proxy applies now
 
+RESTART_EVERY_S = 30.0
+
 ScoringFactory = Callable[[Settings], Scoring]
 
 
@@ -55,6 +57,7 @@ class Lifecycle:
         self.helpline_setting: object = None
         self.on_refresh: list[Callable[[dict[str, Any]], None]] = []
         self.false_alarms_in_force = -1
+        self._next_restart = 0.0
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -170,6 +173,29 @@ class Lifecycle:
         worker = self.state.worker
         return worker.wait_idle(timeout) if worker is not None else True
 
+    def _restart_scoring(self, store: AlertStore) -> None:
+        """The scoring process ended (the OOM killer picks the biggest process): start a new one, at most
+        once per RESTART_EVERY_S, rather than leave the proxy unscored until it restarts."""
+        scoring = self.state.scoring
+        if scoring is None or not scoring.gone or time.monotonic() < self._next_restart:
+            return
+        self._next_restart = time.monotonic() + RESTART_EVERY_S
+        log.warning(
+            "NotAlone: %s; starting a new scoring process (pages pass unscored meanwhile)", scoring.gone
+        )
+        self.state.scoring = None
+        scoring.close()
+        store.increment("scoring.restarted")
+        replacement = self.scoring_factory(self.state.settings or self.options)  # type: ignore[arg-type]
+        try:
+            replacement.start()
+        except ScoringUnavailable as e:
+            log.warning("NotAlone: scoring is OFF, traffic passes unscored: %s", e)
+            self.write_status(store, scoring_on=False, reason=str(e), version="")
+            return
+        self.state.scoring = replacement
+        self.write_status(store, scoring_on=True, reason="", version=replacement.version)
+
     def _start_scoring(self, store: AlertStore) -> None:
         """On the worker thread: start the scoring process; without a model traffic still flows, with
         scoring off and the reason on record."""
@@ -232,6 +258,7 @@ class Lifecycle:
         )
         for listener in self.on_refresh:
             listener(parent)
+        self._restart_scoring(store)
         self.retention.maybe_purge(store, state.settings.retention_days)
         if state.settings.mode != previous_mode and isinstance(parent.get("status.proxy"), dict):
             status = parent["status.proxy"]

@@ -60,6 +60,11 @@ class Scoring(Protocol):
     def close(self) -> None: ...
 
     @property
+    def gone(self) -> str:
+        """Why scoring has ended ("" while it runs)."""
+        ...
+
+    @property
     def pids(self) -> Sequence[int]: ...
 
 
@@ -98,6 +103,12 @@ class ProcessScoring:
     @property
     def pids(self) -> Sequence[int]:
         return [self.process.pid] if self.process is not None else []
+
+    @property
+    def gone(self) -> str:
+        if not self._gone and self.process is not None and self.process.poll() is not None:
+            return f"the scoring process has ended (exit status {self.process.returncode})"
+        return self._gone
 
     def start(self, timeout: float = START_TIMEOUT_S) -> None:
         # Our own sys.path, so that the child finds the same packages (and a test's model factory).
@@ -201,6 +212,7 @@ class InlineScoring:
     """A model scored on a thread of this process: for unit tests with a stand-in model only."""
 
     pids: Sequence[int] = ()
+    gone = ""
 
     def __init__(self, load: Callable[[], Any]) -> None:
         self._load = load

@@ -12,6 +12,7 @@ from mitmproxy.test import taddons
 
 from alert_store import AlertStore
 from proxy_addon.addon import make_addons
+from proxy_addon.lifecycle import ScoringFactory
 from proxy_addon.scoring import InlineScoring
 
 
@@ -25,10 +26,13 @@ def make_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
         model: FakeModel | None = None,
         *,
         load_model: Callable[[], FakeModel] | None = None,
+        scoring_factory: ScoringFactory | None = None,
         **options: object,
     ) -> Proxy:
         model = model or FakeModel()
-        addons = make_addons(lambda settings: InlineScoring(load_model or (lambda: model)))
+        addons = make_addons(
+            scoring_factory or (lambda settings: InlineScoring(load_model or (lambda: model)))
+        )
         tctx = taddons.context(*addons)
         contexts.append(tctx)
         tctx.configure(addons[0], notalone_data_dir=str(tmp_path), **options)

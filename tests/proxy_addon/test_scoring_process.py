@@ -10,9 +10,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 
 import pytest
-from addon_fakes import SCAM_PHRASE
+from addon_fakes import SCAM_PHRASE, Proxy
 
 from classifier.records import Score
 from proxy_addon.scoring import (
@@ -110,3 +111,22 @@ def _zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_scoring_process_that_dies_is_replaced_on_the_next_refresh(
+    make_proxy: Callable[..., Proxy],
+) -> None:
+    """The kernel's OOM killer picks the biggest process, the scoring one: the proxy starts a new one."""
+    proxy = make_proxy(scoring_factory=lambda settings: ProcessScoring(factory="addon_fakes:FakeModel"))
+    first = proxy.state.scoring
+    assert first is not None
+    [pid] = first.pids
+    os.kill(pid, signal.SIGKILL)
+    first.process.wait(30)
+    proxy.refresh()
+    second = proxy.state.scoring
+    assert second is not None and second is not first and second.pids != [pid]
+    page = f"<p>buy a {SCAM_PHRASE}</p>"
+    assert score_now(second, ScoreRequest(PAGE, page)).alert == "scam"
+    assert proxy.store.counters()["scoring.restarted"] == 1
+    assert proxy.store.settings()["status.proxy"]["scoring"] == "on"
