@@ -23,6 +23,7 @@ from alert_store.records import (
     KindCount,
     PurgeResult,
     SettingKey,
+    Suppression,
 )
 from alert_store.store import AlertStore, StoreError
 
@@ -51,5 +52,6 @@ __all__ = [
     "PurgeResult",
     "SettingKey",
     "StoreError",
+    "Suppression",
     "default_data_dir",
 ]

@@ -232,6 +232,18 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE child = 'unassigned' AND EXISTS
             (SELECT 1 FROM devices d WHERE d.device = alerts.device AND d.child IS NOT NULL);
     """,
+    # 7: a parent's "False alarm" silences the same site (pages) or the same conversation, i.e. the same
+    # sender in the same app (chats), for that child at once, without retraining.
+    """
+    CREATE TABLE suppressions (
+        child TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('site', 'conversation')),
+        value TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        alert_id INTEGER,
+        PRIMARY KEY (child, kind, value)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

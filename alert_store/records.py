@@ -256,3 +256,12 @@ class PurgeResult:
     @property
     def total(self) -> int:
         return self.alerts + self.conversation_messages + self.feedback + self.blind_spots
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A parent's "False alarm": no more alerts for ``child`` on this ``site`` or in this ``conversation``."""
+
+    child: str
+    kind: str  # "site" | "conversation"
+    value: str

@@ -40,6 +40,7 @@ from alert_store.records import (
     IncidentFilter,
     KindCount,
     PurgeResult,
+    Suppression,
 )
 
 BUSY_TIMEOUT_MS = 5000
@@ -75,6 +76,15 @@ def strip_query(url: str) -> str:
     except ValueError:
         return ""
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def site_of(url: str) -> str:
+    """The host a page alert is about, lower case, without port or a leading ``www.``."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
 
 
 def _check(value: object, allowed: Sequence[object], name: str) -> None:
@@ -227,11 +237,36 @@ class AlertStore:
                        VALUES (?, ?, 'benign', ?, ?, ?, ?)""",
                     (alert_id, time.time(), alert.category, kind, alert.snippet, lang),
                 )
+            self.suppress_like(alert_id)  # the same site or sender stops alerting at once
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         return True
+
+    def suppress_like(self, alert_id: int) -> Suppression | None:
+        """Stop alerts like this one for its child: the same site for a page, the same conversation (the
+        same sender in the same app) for a chat. Child-raised help alerts are never silenced."""
+        alert = self.get(alert_id)
+        if alert is None or alert.source != "model":
+            return None
+        if alert.conversation_key:
+            kind, value = "conversation", alert.conversation_key
+        else:
+            kind, value = "site", site_of(alert.url)
+        if not value:
+            return None
+        self._conn.execute(
+            """INSERT INTO suppressions (child, kind, value, created_at, alert_id) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (child, kind, value) DO NOTHING""",
+            (alert.child, kind, value, time.time(), alert_id),
+        )
+        return Suppression(alert.child, kind, value)
+
+    def suppressions(self) -> list[Suppression]:
+        query = "SELECT child, kind, value FROM suppressions ORDER BY created_at"
+        rows = self._conn.execute(query).fetchall()
+        return [Suppression(r["child"], r["kind"], r["value"]) for r in rows]
 
     def delete(self, alert_id: int) -> bool:
         """Delete an alert with every copy of its text: its false-positive feedback and, for a chat alert,

@@ -9,16 +9,22 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cachetools import LRUCache
 
 from alert_store import Alert, AlertStore, ChatTurn
+from classifier.decision import Decision, Policy
 from classifier.records import ChatMessage, Score
 from proxy_addon import chat_text
 from proxy_addon.conversation import conversation_key
-from proxy_addon.policy import AlertPolicy, Decision
-from proxy_addon.scoring import CONVERSATION, PAGE, TEXT, CachedScorer, ScoreRequest
+from proxy_addon.scoring import CONVERSATION, PAGE, TEXT, ScoreRequest, Scoring, score_now
+
+if TYPE_CHECKING:
+    from proxy_addon.state import Suppressions
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 REALERT_AFTER_S = 3600.0
@@ -44,9 +50,8 @@ class AlertGate:
     grooming stage not alerted before appears, or an hour has passed."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._seen: OrderedDict[tuple[str, str, str], tuple[int, frozenset[str], float]] = OrderedDict()
+        self._seen: LRUCache[tuple[str, str, str], tuple[int, frozenset[str], float]] = LRUCache(capacity)
         self._lock = threading.Lock()
-        self.capacity = capacity
 
     def admit(
         self,
@@ -69,9 +74,6 @@ class AlertGate:
                     return False
                 rank, stages = max(rank, old_rank), (*stages, *old_stages)
             self._seen[key] = (rank, frozenset(stages), now)
-            self._seen.move_to_end(key)
-            while len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
             return True
 
     def forget(self, child: str, subject: str, category: str) -> None:
@@ -85,9 +87,8 @@ class RecentTurns:
     poll returns the last 50 messages) does not append the same turns again."""
 
     def __init__(self, per_conversation: int = 500, conversations: int = 2000) -> None:
-        self._seen: OrderedDict[str, tuple[set[str], deque[str]]] = OrderedDict()
+        self._seen: LRUCache[str, tuple[set[str], deque[str]]] = LRUCache(conversations)
         self.per_conversation = per_conversation
-        self.conversations = conversations
 
     @staticmethod
     def _digest(direction: str, text: str) -> str:
@@ -102,31 +103,39 @@ class RecentTurns:
         digest = self._digest(direction, text)
         seen, order = self._seen.get(key) or (set(), deque())
         self._seen[key] = (seen, order)
-        self._seen.move_to_end(key)
         if digest in seen:
             return False
         seen.add(digest)
         order.append(digest)
         if len(order) > self.per_conversation:
             seen.discard(order.popleft())
-        while len(self._seen) > self.conversations:
-            self._seen.popitem(last=False)
         return True
 
 
 class Analysis:
     """Scores pages and conversations and writes the alerts. Runs on the worker thread only."""
 
-    def __init__(self, scorer: Callable[[], CachedScorer | None]) -> None:
-        self._scorer = scorer
-        # Replaced by the addon whenever the model loads or the parent changes thresholds or sensitivity.
-        self.policy = AlertPolicy()
+    def __init__(
+        self, scoring: Callable[[], Scoring | None], suppressions: Callable[[], Suppressions] | None = None
+    ) -> None:
+        self._scoring = scoring
+        self._suppressions = suppressions
+        # Replaced whenever the model loads or the parent changes thresholds or sensitivity.
+        self.policy = Policy()
         self.gate = AlertGate()
         self.recent = RecentTurns()
 
     def score(self, request: ScoreRequest) -> Score | None:
-        scorer = self._scorer()
-        return scorer.score(request) if scorer is not None else None
+        """Wait for the scoring process (on the worker thread only, never on the event loop)."""
+        scoring = self._scoring()
+        return score_now(scoring, request) if scoring is not None else None
+
+    def decide(self, ctx: FlowContext, score: Score, conversation: str = "") -> Decision | None:
+        """The one decision (classifier.decision), unless the parent called this site or sender a false
+        alarm for this child."""
+        if self._suppressions is not None and self._suppressions().silences(ctx, conversation):
+            return None
+        return self.policy.decide(score, ctx.child)
 
     # -- pages ------------------------------------------------------------------------------------------
     @staticmethod
@@ -134,21 +143,12 @@ class Analysis:
         return ScoreRequest(PAGE if is_html else TEXT, text, ctx.url)
 
     def page(self, store: AlertStore, ctx: FlowContext, request: ScoreRequest) -> Score | None:
+        if not request.text:
+            return None
         score = self.score(request)
         if score is not None:
             self.record(store, ctx, score, direction="incoming", subject=ctx.url, text=request.text[:2000])
         return score
-
-    def seen_page(self, ctx: FlowContext, request: ScoreRequest) -> Score | None:
-        """The cached score of a page whose content was scored before, or None.
-
-        Called on the event loop: a cache look-up costs a hash of the text, far less than queueing the
-        page for a worker thread that must win the GIL from the busy proxy first."""
-        scorer = self._scorer()
-        return scorer.cached(request) if scorer is not None else None
-
-    def wants_alert(self, ctx: FlowContext, score: Score) -> bool:
-        return self.policy.decide(score, ctx.child) is not None
 
     # -- chat -------------------------------------------------------------------------------------------
     def chat(
@@ -174,8 +174,24 @@ class Analysis:
             last = self.score(ScoreRequest(CONVERSATION, messages=messages))
             if last is None:
                 return None
+            # The other person, as the chat names them: the newest sender of an incoming turn.
+            counterpart = next(
+                (
+                    t.sender
+                    for t in reversed(window)
+                    if t.direction != "outgoing" and t.sender != OTHER_SENDER
+                ),
+                "",
+            )
             self.record(
-                store, ctx, last, direction=direction, subject=key, text=window[-1].text, conversation=key
+                store,
+                ctx,
+                last,
+                direction=direction,
+                subject=key,
+                text=window[-1].text,
+                conversation=key,
+                counterpart=counterpart,
             )
         return last
 
@@ -206,15 +222,16 @@ class Analysis:
         subject: str,
         text: str = "",
         conversation: str = "",
+        counterpart: str = "",
     ) -> int | None:
         """Write an alert if the policy calls for one for this child and the gate lets it through."""
-        decision = self.policy.decide(score, ctx.child)
+        decision = self.decide(ctx, score, conversation)
         if decision is None:
             return None
         severity = decision.severity
         if not self.gate.admit(ctx.child, subject, decision.category, severity, tuple(score.stages)):
             return None
-        scorer = self._scorer()
+        scoring = self._scoring()
         try:
             return self._add(
                 store,
@@ -224,7 +241,8 @@ class Analysis:
                 direction,
                 text,
                 conversation,
-                scorer.version if scorer is not None else "",
+                scoring.version if scoring is not None else "",
+                counterpart,
             )
         except Exception:
             self.gate.forget(ctx.child, subject, decision.category)  # a retry must write it
@@ -240,6 +258,7 @@ class Analysis:
         text: str,
         conversation: str,
         model_version: str,
+        counterpart: str = "",
     ) -> int:
         return store.add(
             Alert(
@@ -257,5 +276,7 @@ class Analysis:
                 stages=decision.stages,
                 model_version=model_version,
                 conversation_key=conversation,
+                kind=decision.kind,
+                counterpart=counterpart[:200],
             )
         )

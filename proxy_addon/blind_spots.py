@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
-from mitmproxy import http
+from typing import TYPE_CHECKING
+
+from mitmproxy import http, tls
+
+if TYPE_CHECKING:
+    from proxy_addon.state import ProxyState
 
 DNS_MESSAGE = "application/dns-message"
 DNS_JSON = "application/dns-json"
@@ -54,3 +59,25 @@ def is_doh_request(request: http.Request) -> bool:
         return path.startswith(DOH_PATHS) or path == "/"
     # Self-hosted resolvers keep the RFC 8484 path and its ?dns= parameter.
     return path == "/dns-query" and "dns" in request.query
+
+
+class BlindSpots:
+    """The ``BlindSpots`` addon: DNS-over-HTTPS lookups and refused TLS handshakes, recorded per device."""
+
+    def __init__(self, state: ProxyState) -> None:
+        self.state = state
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        with self.state.fail_open("blind_spot"):
+            if self.state.settings is None or self.state.ignored(flow) or not is_doh_request(flow.request):
+                return
+            host, device = flow.request.pretty_host, self.state.identify(flow).device
+            self.state.write("blind_spot", lambda s: s.record_blind_spot("doh", host, device))
+
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        with self.state.fail_open("tls_failed_client"):
+            client = data.context.client
+            server = data.context.server
+            host = client.sni or (server.address[0] if server.address else "") or "unknown"
+            device = self.state.children.identify(client).device
+            self.state.write("blind_spot", lambda s: s.record_blind_spot("tls_failed", host, device))

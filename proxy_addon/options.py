@@ -10,7 +10,6 @@ from alert_store import MODES, SettingKey
 from proxy_addon.access import DEFAULT_HOME_RANGES, HomeRanges, RangeError
 from proxy_addon.identity import DEFAULT_CHILD
 
-WORKERS = ("thread", "process")
 DEFAULT_MAX_BODY = 2 * 1024 * 1024  # like e2guardian's default
 DEFAULT_RANGES = HomeRanges.from_specs(DEFAULT_HOME_RANGES)
 DEFAULT_RETENTION_DAYS = 30
@@ -28,11 +27,23 @@ class Settings:
     ignore_hosts: frozenset[str] = frozenset()
     default_child: str = DEFAULT_CHILD
     model: str = ""
-    worker: str = "process"
+    model_factory: str = ""
     queue_size: int = 256
     refresh_s: int = 3
     threshold_overrides: tuple[tuple[str, float], ...] = ()
     retention_days: int = DEFAULT_RETENTION_DAYS
+
+    @property
+    def dashboard_port(self) -> int | None:
+        _, _, port = self.dashboard.rpartition(":")
+        return int(port) if port.isdigit() else None
+
+    def is_dashboard(self, host: str, pretty_host: str, port: int) -> bool:
+        """True for a request to the dashboard's own address (as configured, host:port)."""
+        return bool(self.dashboard) and self.dashboard in (
+            f"{host}:{port}".lower(),
+            f"{pretty_host}:{port}".lower(),
+        )
 
     def ignores(self, host: str) -> bool:
         """True when the parent chose not to read ``host`` (or any of its subdomains)."""

@@ -1,64 +1,42 @@
-"""Score text with the classifier: in this process or in a worker process, behind a content-hash cache.
+"""The proxy's side of scoring: requests go to the scoring process, answers come back as futures.
 
-Where monitor-mode scoring runs was measured with ``bench/proxy_bench.py`` on a 2-CPU machine, 100 KiB
-unique pages, one sequential client (figures in ``proxy_addon/README.md``):
-
-    bare mitmdump           568 pages/s  p50 1.31 ms
-    worker process (nice)   478 pages/s  p50 1.44 ms   0.84 x bare, +0.14 ms
-    worker thread            77 pages/s  p50 11.0 ms   0.14 x bare, +9.7 ms
-
-A thread holds the GIL for most of each ~10 ms page score, so the event loop stalls behind it; a separate,
-niced process leaves the proxy its CPU. ``process`` is therefore the default of ``notalone_worker``.
+The proxy process never imports the model (nor scikit-learn): :mod:`proxy_addon.scoring_process` loads it,
+once, in a child process that ends with the proxy. ``submit`` only queues a request (a writer thread
+pickles it into the pipe, a reader thread resolves the future), so the event loop can ``await`` a score
+(warn/block) and the worker thread can wait for one (monitor) without either doing the model's work.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import multiprocessing
+import itertools
+import logging
 import os
+import queue
+import subprocess
+import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
-from functools import cached_property
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from proxy_addon.scoring_process import CONVERSATION, PAGE, TEXT, read_frame, write_frame
+
 if TYPE_CHECKING:
-    from classifier import ChatMessage, Score
+    from classifier.records import ChatMessage, Score
 
-PAGE, TEXT, CONVERSATION = "page", "text", "conversation"
-SCORE_TIMEOUT_S = 30.0
+__all__ = ["CONVERSATION", "PAGE", "TEXT", "ProcessScoring", "ScoreRequest", "Scoring", "ScoringUnavailable"]
 
+log = logging.getLogger("notalone")
 
-class Model(Protocol):
-    """The part of ``classifier.RiskModel`` the addon uses (see classifier/API.md)."""
-
-    version: str
-
-    def score_page(self, html: str, url: str = "") -> Score: ...
-    def score_message(self, text: str) -> Score: ...
-    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score: ...
+SCORE_TIMEOUT_S = 30.0  # a request not answered by then fails open (the page or job passes unscored)
+START_TIMEOUT_S = 180.0
 
 
 class ScoringUnavailable(RuntimeError):
-    """The model could not be loaded; the message says why, for the dashboard's status line."""
-
-
-def load_model(path: str = "") -> Model:
-    """Load the shipped model (or the one at ``path``); raise ScoringUnavailable with the reason."""
-    try:
-        from classifier import ModelLoadError, RiskModel
-    except ImportError:
-        # API.md promises these at the package top; until classifier/__init__ exports them, use the module.
-        try:
-            from classifier.model import ModelLoadError, RiskModel
-        except ImportError as e:
-            raise ScoringUnavailable(f"the classifier cannot be imported: {e}") from e
-    try:
-        return RiskModel.load(path) if path else RiskModel.load()
-    except ModelLoadError as e:
-        raise ScoringUnavailable(f"the model could not be loaded: {e}") from e
+    """No score can be had: the model did not load, or the scoring process has gone. Says why."""
 
 
 @dataclass(frozen=True)
@@ -70,170 +48,200 @@ class ScoreRequest:
     url: str = ""
     messages: tuple[ChatMessage, ...] = ()
 
-    def content_hash(self) -> str:
-        """The key of what the model reads: the text, not the address (see ``CachedScorer``)."""
-        return self._content_hash
 
-    @cached_property
-    def _content_hash(self) -> str:
-        # Python's own string hash (keyed per process, 64 bits) rather than a cryptographic digest: the
-        # cache lives in this process only, and this runs on the proxy's event loop for every page.
-        if self.kind == CONVERSATION:
-            content = hash(tuple((m.from_child, m.sender, m.text) for m in self.messages))
-            size = sum(len(m.text) for m in self.messages)
-        else:
-            content, size = hash(self.text), len(self.text)
-        return f"{self.kind}:{size}:{content:x}"
+class Scoring(Protocol):
+    """Where scores come from: the scoring process, or an in-process stand-in in unit tests."""
 
-
-def run_request(model: Model, request: ScoreRequest) -> Score:
-    if request.kind == PAGE:
-        return model.score_page(request.text, url=request.url)
-    if request.kind == TEXT:
-        return model.score_message(request.text)
-    if request.kind == CONVERSATION:
-        return model.score_conversation(list(request.messages))
-    raise ValueError(f"unknown score request kind: {request.kind!r}")
-
-
-class Scorer(Protocol):
     version: str
+    thresholds: dict[str, Any]
 
-    def score(self, request: ScoreRequest) -> Score: ...
+    def start(self) -> None: ...
+    def submit(self, request: ScoreRequest) -> Future[Score]: ...
     def close(self) -> None: ...
 
+    @property
+    def gone(self) -> str:
+        """Why scoring has ended ("" while it runs)."""
+        ...
 
-class InProcessScorer:
-    """Score in the calling thread. Right for warn/block mode's synchronous page check."""
+    @property
+    def pids(self) -> Sequence[int]: ...
 
-    def __init__(self, model: Model) -> None:
+
+def score_now(scoring: Scoring, request: ScoreRequest, timeout: float = SCORE_TIMEOUT_S) -> Score:
+    """Wait for a score on this thread (the worker's); never call it on the event loop."""
+    return scoring.submit(request).result(timeout=timeout)
+
+
+async def score_async(scoring: Scoring, request: ScoreRequest, timeout: float = SCORE_TIMEOUT_S) -> Score:
+    """Await a score from the event loop without blocking it."""
+    return await asyncio.wait_for(asyncio.wrap_future(scoring.submit(request)), timeout)
+
+
+class ProcessScoring:
+    """The scoring process and the two threads that talk to it.
+
+    ``start`` blocks until the model is loaded (call it on the worker thread); it raises
+    :class:`ScoringUnavailable` with the child's own reason when the model cannot be loaded. Start it from a
+    thread that lives as long as scoring is needed: Linux sends ``PR_SET_PDEATHSIG`` when the *thread* that
+    started the child ends (the worker thread, which ends only when the proxy stops scoring anyway).
+    """
+
+    def __init__(self, model: str = "", factory: str = "", niceness: int = 0) -> None:
         self.model = model
-        self.version = model.version
-
-    def score(self, request: ScoreRequest) -> Score:
-        return run_request(self.model, request)
-
-    def close(self) -> None:
-        pass
-
-
-# -- the worker process's side -------------------------------------------------------------------------
-_process_model: Model | None = None
-
-
-WORKER_NICENESS = 19  # the lowest priority: forwarding pages always comes first
-
-
-def _init_worker_process(model_path: str) -> None:
-    global _process_model
-    # Scoring is background work: when the CPUs are busy, the proxy's own forwarding must win, and the
-    # queue in front of this process drops the oldest pages instead.
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
-    _process_model = load_model(model_path)
-
-
-def _score_in_worker_process(request: ScoreRequest) -> Score:
-    assert _process_model is not None, "worker process started without its model"
-    return run_request(_process_model, request)
-
-
-class ProcessPoolScorer:
-    """Score in a separate process, so the proxy's event loop never waits for the GIL behind the model.
-
-    ``spawn`` rather than ``fork``: mitmproxy's process is multi-threaded, and forking it is unsafe.
-    """
-
-    def __init__(self, model_path: str, version: str, workers: int = 1) -> None:
-        self.version = version
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker_process,
-            initargs=(model_path,),
-        )
-
-    def score(self, request: ScoreRequest) -> Score:
-        return self._pool.submit(_score_in_worker_process, request).result(timeout=SCORE_TIMEOUT_S)
-
-    def warm_up(self, timeout: float = 120.0) -> None:
-        """Start the process and load its model now, not on the first page: until it is warm, every page
-        would wait in the queue (and a burst would overflow it)."""
-        self._pool.submit(_score_in_worker_process, ScoreRequest(TEXT, "hello")).result(timeout=timeout)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-class ScoreCache:
-    """A thread-safe LRU of scores keyed by content hash: the same page or window is scored once."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self.factory = factory
+        self.niceness = niceness
+        self.version = ""
+        self.thresholds: dict[str, Any] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self._pending: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self._ids = itertools.count(1)
+        self._outbox: queue.SimpleQueue[tuple[int, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._gone: str = ""
 
-    def get(self, key: str) -> Score | None:
+    @property
+    def pids(self) -> Sequence[int]:
+        return [self.process.pid] if self.process is not None else []
+
+    @property
+    def gone(self) -> str:
+        if not self._gone and self.process is not None and self.process.poll() is not None:
+            return f"the scoring process has ended (exit status {self.process.returncode})"
+        return self._gone
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> None:
+        # Our own sys.path, so that the child finds the same packages (and a test's model factory).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "proxy_addon.scoring_process",
+                str(os.getpid()),
+                self.model,
+                self.factory,
+                str(self.niceness),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self.process.stdout is not None and self.process.stdin is not None
+        ready: Future[Any] = Future()
+        self._pending[0] = ready
+        threading.Thread(target=self._read, name="notalone-scoring-reader", daemon=True).start()
+        threading.Thread(target=self._write, name="notalone-scoring-writer", daemon=True).start()
+        try:
+            self.version, self.thresholds = ready.result(timeout=timeout)
+        except ScoringUnavailable:
+            self.close()
+            raise
+        except TimeoutError:
+            self.close()
+            reason = f"the scoring process did not load the model in {timeout:.0f}s"
+            raise ScoringUnavailable(reason) from None
+
+    def submit(self, request: ScoreRequest) -> Future[Score]:
+        future: Future[Score] = Future()
         with self._lock:
-            score = self._items.get(key)
-            if score is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return score
-
-    def put(self, key: str, score: Score) -> None:
-        with self._lock:
-            self._items[key] = score
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-
-class CachedScorer:
-    """A scorer behind a content-hash cache, shared by the synchronous path and the worker.
-
-    Scores are cached by content alone, so the same page under many addresses (a scam kit on fresh
-    URLs, a page with tracking parameters) is scored once; the address's own reputation (the phishing
-    blocklist) is applied to each visit by ``reputation``, the model's ``with_url_reputation``.
-    """
-
-    def __init__(
-        self,
-        scorer: Scorer,
-        cache: ScoreCache | None = None,
-        reputation: Callable[[Score, str], Score] | None = None,
-    ) -> None:
-        self.scorer = scorer
-        self.cache = cache if cache is not None else ScoreCache()
-        self.version = scorer.version
-        self.reputation = reputation
-
-    def _key(self, request: ScoreRequest) -> str:
-        key = request.content_hash()
-        # Without a reputation step the address may change the score: cache per address too.
-        return key if self.reputation is not None else f"{key}:{request.url}"
-
-    def _for_address(self, score: Score, request: ScoreRequest) -> Score:
-        if self.reputation is not None and request.url:
-            return self.reputation(score, request.url)
-        return score
-
-    def cached(self, request: ScoreRequest) -> Score | None:
-        """The score if this content was scored before, without scoring it now."""
-        score = self.cache.get(self._key(request))
-        return None if score is None else self._for_address(score, request)
-
-    def score(self, request: ScoreRequest) -> Score:
-        key = self._key(request)
-        score = self.cache.get(key)
-        if score is None:
-            score = self.scorer.score(replace(request, url="") if self.reputation else request)
-            self.cache.put(key, score)
-        return self._for_address(score, request)
+            if self._gone:
+                future.set_exception(ScoringUnavailable(self._gone))
+                return future
+            request_id = next(self._ids)
+            self._pending[request_id] = future
+        self._outbox.put((request_id, (request.kind, request.text, request.url, request.messages)))
+        return future
 
     def close(self) -> None:
-        self.scorer.close()
+        self._fail_all("the scoring process was stopped")
+        self._outbox.put(None)
+        process = self.process
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            assert process.stdin is not None
+            process.stdin.close()  # the child's read loop ends
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    # -- the threads ----------------------------------------------------------------------------------
+    def _write(self) -> None:
+        process = self.process
+        assert process is not None and process.stdin is not None
+        while (item := self._outbox.get()) is not None:
+            try:
+                write_frame(process.stdin, item)
+            except (BrokenPipeError, OSError, ValueError):
+                self._fail_all("the scoring process has ended")
+                return
+
+    def _read(self) -> None:
+        process = self.process
+        assert process is not None and process.stdout is not None
+        while True:
+            try:
+                request_id, ok, value = read_frame(process.stdout)
+            except (EOFError, OSError, ValueError):
+                code = process.poll()
+                self._fail_all(f"the scoring process has ended (exit status {code})")
+                return
+            with self._lock:
+                future = self._pending.pop(request_id, None)
+            if future is None or future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(ScoringUnavailable(f"the model failed: {value}"))
+
+    def _fail_all(self, reason: str) -> None:
+        with self._lock:
+            if not self._gone:
+                self._gone = reason
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(ScoringUnavailable(reason))
+
+
+class InlineScoring:
+    """A model scored on a thread of this process: for unit tests with a stand-in model only."""
+
+    pids: Sequence[int] = ()
+    gone = ""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._model: Any = None
+        self.version = ""
+        self.thresholds: dict[str, Any] = {}
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], ScoreRequest] | None] = queue.SimpleQueue()
+
+    def start(self) -> None:
+        from proxy_addon.scoring_process import Scoring as CachedModel
+
+        model = self._load()  # ScoringUnavailable passes through, as from the scoring process
+        self._model = CachedModel(model)
+        self.version = str(model.version)
+        self.thresholds = dict(getattr(model, "thresholds", {}) or {})
+        threading.Thread(target=self._run, name="notalone-inline-scoring", daemon=True).start()
+
+    def submit(self, request: ScoreRequest) -> Future[Score]:
+        future: Future[Score] = Future()
+        self._jobs.put((future, request))
+        return future
+
+    def _run(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, r = item
+            try:
+                future.set_result(self._model.score(r.kind, r.text, r.url, r.messages))
+            except Exception as e:
+                future.set_exception(ScoringUnavailable(f"the model failed: {type(e).__name__}: {e}"))
+
+    def close(self) -> None:
+        self._jobs.put(None)

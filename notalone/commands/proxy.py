@@ -68,14 +68,14 @@ async def serve(
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
 
-    from proxy_addon.addon import NotAlone
+    from proxy_addon.addon import make_addons
     from proxy_addon.child_pages.ca import ensure_ca
 
     data_dir.ensure()
     ensure_ca(data_dir.confdir)  # before mitmproxy would make one named "mitmproxy"
     options = Options(listen_host=listen_host, listen_port=listen_port, confdir=str(data_dir.confdir))
     master = DumpMaster(options, with_termlog=True, with_dumper=False)
-    master.addons.add(NotAlone())
+    master.addons.add(*make_addons())
     master.options.update(notalone_data_dir=str(data_dir.root), notalone_mode=mode)
     if overrides:
         # Passed through as given: a repeated list option (home ranges, modes) keeps every value.

@@ -1,24 +1,19 @@
-"""Test-only mitmproxy script: every classifier scoring call raises, to prove the NotAlone addon fails open.
-
-Loaded after the addon with ``mitmdump -s proxy_addon/addon.py -s tests/e2e/exploding_scoring.py``.
-"""
+"""Test-only model for the scoring process: the shipped model whose every scoring call raises, to prove the
+proxy fails open. Named with ``--set notalone_model_factory=tests.e2e.exploding_scoring:exploding_model``."""
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
-
-from classifier.model import RiskModel
 
 
 def _explode(*args: Any, **kwargs: Any) -> NoReturn:
     raise RuntimeError("scoring exploded (e2e test)")
 
 
-class ExplodingScoring:
-    def load(self, loader: Any) -> None:
-        names = ("score_page", "score_page_text", "score_message", "score_messages", "score_conversation")
-        for name in names:
-            setattr(RiskModel, name, _explode)
+def exploding_model() -> Any:
+    from classifier.model import RiskModel
 
-
-addons = [ExplodingScoring()]
+    model = RiskModel.load()
+    for name in ("score_page", "score_page_text", "score_message", "score_messages", "score_conversation"):
+        setattr(model, name, _explode)
+    return model

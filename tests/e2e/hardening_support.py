@@ -5,6 +5,7 @@ clients, the proxy's resident memory and the dashboard in its own process. Every
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import html
 import json
@@ -322,6 +323,29 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and every live process it started (the scoring process), in KiB."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    family, frontier = [pid], [pid]
+    while frontier:
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
+        family += kids
+        frontier += kids
+    total = 0
+    for member in family:
+        with contextlib.suppress(OSError, RuntimeError):
+            total += rss_kib(member)
+    return total
 
 
 def files_under(root: os.PathLike[str] | str) -> list[str]:

@@ -54,6 +54,11 @@ BENIGN_PAGES = {
     "<p>Whisk two eggs with a cup of milk and a cup of flour. Cook on a hot pan until golden, "
     "then flip. Serve with fruit.</p></body></html>",
 }
+# A page the test model (tests/e2e/slow_scoring.py) holds in scoring until the test releases it.
+HELD_HTML = (
+    "<!doctype html><html><head><title>Held</title></head><body><p>hold-me: an ordinary page about "
+    "bicycles.</p></body></html>"
+)
 # The stranger's side of a grooming chat, sent one line per message the child sends.
 STRANGER_LINES = (
     "hey how old are you",
@@ -190,6 +195,12 @@ class Origin:
             body = big_page(int(request.query.get("kib", "100")), request.query.get("n", ""))
             return web.Response(body=body, content_type="text/html", charset="utf-8")
 
+        async def held(request: web.Request) -> web.Response:
+            return web.Response(text=HELD_HTML, content_type="text/html", charset="utf-8")
+
+        async def style(request: web.Request) -> web.Response:
+            return web.Response(text="body { color: navy }", content_type="text/css")
+
         async def chat(request: web.Request) -> web.WebSocketResponse:
             ws = web.WebSocketResponse()
             await ws.prepare(request)
@@ -209,6 +220,8 @@ class Origin:
         for path in BENIGN_PAGES:
             app.router.add_get(path, benign)
         app.router.add_get("/big", big)
+        app.router.add_get("/held", held)
+        app.router.add_get("/style.css", style)
         app.router.add_get("/ws/dm/{peer}", chat)
         return app
 
@@ -324,6 +337,8 @@ def start_proxy(
     scripts: tuple[Path, ...] = (),
     options: dict[str, str] | None = None,
     log_file: Path | None = None,
+    listen_host: str = "127.0.0.1",
+    env: dict[str, str] | None = None,
 ) -> ProxyProcess:
     """Start ``notalone proxy`` (or ``mitmdump -s proxy_addon/addon.py``) on a free loopback port.
 
@@ -337,7 +352,7 @@ def start_proxy(
         command = [
             str(BIN / "mitmdump"),
             "--listen-host",
-            "127.0.0.1",
+            listen_host,
             "--listen-port",
             str(port),
             "--set",
@@ -355,7 +370,7 @@ def start_proxy(
             "notalone",
             "proxy",
             "--listen-host",
-            "127.0.0.1",
+            listen_host,
             "--listen-port",
             str(port),
             "--data-dir",
@@ -366,7 +381,7 @@ def start_proxy(
     for name, value in settings.items():
         command += ["--set", f"{name}={value}"]
     log_file = log_file or data_root / "proxy.log"
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")} | (env or {})
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from html import unescape
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -163,23 +162,21 @@ def test_block_mode_shows_the_interstitial_without_continue(block: ProxyProcess,
 def test_an_exception_inside_scoring_still_delivers_the_page(
     tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, origin: Origin
 ) -> None:
-    exploding = Path(__file__).with_name("exploding_scoring.py")
     proxy = start_proxy(
         tmp_path_factory.mktemp("data"),
         certificates,
         mode="warn",
         via_mitmdump=True,
-        scripts=(exploding,),
-        options={"notalone_worker": "thread"},
+        options={"notalone_model_factory": "tests.e2e.exploding_scoring:exploding_model"},
     )
     try:
         assert fetch(proxy, origin.https + "/win").body == SCAM_HTML.encode()  # warn: scored in line
         ws_url = origin.https.replace("https", "wss") + "/ws/dm/sam_2011"
         assert len(chat(proxy, ws_url, ("hi", "12"))) == 2  # chat: scored by the worker
         counters = poll(
-            lambda: (c := proxy.counters()).get("errors.response") and c.get("errors.chat") and c, 90
+            lambda: (c := proxy.counters()).get("errors.guard") and c.get("errors.chat") and c, 90
         )
-        assert counters["errors.response"] >= 1 and counters["errors.chat"] >= 1
+        assert counters["errors.guard"] >= 1 and counters["errors.chat"] >= 1
         assert proxy.store_list() == []
     finally:
         proxy.stop()

@@ -4,8 +4,10 @@ left as it came, and every skip or failure is counted."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
+import inspect
 import json
 import zlib
 from collections.abc import Iterator, Sequence
@@ -24,8 +26,11 @@ from alert_store import AlertStore
 from classifier.extract import extract_visible_text
 from classifier.records import ChatMessage, Score
 from proxy_addon import chat_text
-from proxy_addon.addon import NotAlone
+from proxy_addon.addon import make_addons
 from proxy_addon.inflate import InflateError, inflated_size_within
+from proxy_addon.lifecycle import Lifecycle
+from proxy_addon.options import Settings
+from proxy_addon.scoring import InlineScoring
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_BODY = 64 * 1024
@@ -176,27 +181,58 @@ class KeywordModel:
         return Score(scam=0.0, grooming=0.9, alert="grooming", severity="medium") if hit else QUIET
 
 
+class Addons:
+    """NotAlone's addon list driven hook by hook: every addon sees every hook, as in mitmproxy."""
+
+    def __init__(self, addons: list[object]) -> None:
+        self.addons = addons
+        self.lifecycle = next(a for a in addons if isinstance(a, Lifecycle))
+
+    @property
+    def settings(self) -> Settings | None:
+        return self.lifecycle.state.settings
+
+    def _run(self, name: str, *args: object) -> None:
+        for addon in self.addons:
+            hook = getattr(addon, name, None)
+            if hook is not None and inspect.iscoroutine(result := hook(*args)):
+                asyncio.run(result)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._run("response", flow)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        self._run("request", flow)
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        self._run("websocket_message", flow)
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self.lifecycle.wait_idle(timeout)
+
+
 @pytest.fixture(scope="module")
-def addon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NotAlone]:
+def addon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Addons]:
     data = tmp_path_factory.mktemp("fuzz-data")
-    addon = NotAlone(load_model=lambda path: KeywordModel())
-    with taddons.context(addon) as tctx:
-        tctx.configure(
-            addon, notalone_data_dir=str(data), notalone_worker="thread", notalone_max_body=MAX_BODY
-        )
-        addon.running()
-        assert addon.wait_idle(30)
-        yield addon
-        addon.done()
+    addons = make_addons(lambda settings: InlineScoring(KeywordModel))
+    with taddons.context(*addons) as tctx:
+        tctx.configure(addons[0], notalone_data_dir=str(data), notalone_max_body=MAX_BODY)
+        for a in addons:
+            if hasattr(a, "running"):
+                a.running()
+        driver = Addons(addons)
+        assert driver.wait_idle(30)
+        yield driver
+        driver.lifecycle.done()
 
 
-def counters(addon: NotAlone) -> dict[str, int]:
+def counters(addon: Addons) -> dict[str, int]:
     assert addon.settings is not None and addon.wait_idle(30)
     with AlertStore(Path(addon.settings.data_dir) / "notalone.db") as store:
         return store.counters()
 
 
-def errors(addon: NotAlone) -> dict[str, int]:
+def errors(addon: Addons) -> dict[str, int]:
     return {k: v for k, v in counters(addon).items() if k.startswith("errors.")}
 
 
@@ -208,7 +244,7 @@ def errors(addon: NotAlone) -> dict[str, int]:
     status=st.sampled_from([200, 201, 204, 206, 301, 404, 500]),
 )
 def test_response_hook_leaves_any_response_untouched(
-    addon: NotAlone, body: bytes, content_type: str, encoding: str, status: int
+    addon: Addons, body: bytes, content_type: str, encoding: str, status: int
 ) -> None:
     flow = tflow.tflow(resp=True)
     flow.response.status_code = status
@@ -230,7 +266,7 @@ def test_response_hook_leaves_any_response_untouched(
     method=st.sampled_from(["POST", "PUT", "GET"]),
 )
 def test_request_hook_leaves_any_request_untouched(
-    addon: NotAlone, body: bytes, content_type: str, method: str
+    addon: Addons, body: bytes, content_type: str, method: str
 ) -> None:
     flow = tflow.tflow()
     flow.request.method = method
@@ -249,7 +285,7 @@ def test_request_hook_leaves_any_request_untouched(
     frames=st.lists(st.tuples(st.booleans(), st.booleans(), st.binary(max_size=512)), min_size=1, max_size=12)
 )
 def test_websocket_hook_takes_any_frames_and_keeps_only_the_newest(
-    addon: NotAlone, frames: list[tuple[bool, bool, bytes]]
+    addon: Addons, frames: list[tuple[bool, bool, bytes]]
 ) -> None:
     flow = tflow.twebsocketflow(messages=False)
     assert flow.websocket is not None
@@ -262,7 +298,7 @@ def test_websocket_hook_takes_any_frames_and_keeps_only_the_newest(
     assert errors(addon) == errors_before
 
 
-def test_oversized_and_bomb_bodies_are_skipped_and_counted(addon: NotAlone) -> None:
+def test_oversized_and_bomb_bodies_are_skipped_and_counted(addon: Addons) -> None:
     before = counters(addon)
     cases = [
         ("", b"<p>gift card</p>" * (MAX_BODY // 8)),  # over the raw limit
@@ -282,7 +318,7 @@ def test_oversized_and_bomb_bodies_are_skipped_and_counted(addon: NotAlone) -> N
         assert after.get(name, 0) == before.get(name, 0) + 1, name
 
 
-def test_deeply_nested_html_passes_untouched_and_is_still_read(addon: NotAlone) -> None:
+def test_deeply_nested_html_passes_untouched_and_is_still_read(addon: Addons) -> None:
     """Markup nested too deep for the parser is read flat by the classifier: padding a scam page with
     thousands of unclosed tags neither stalls the proxy nor hides the page."""
     flow = tflow.tflow(resp=True)
@@ -293,7 +329,7 @@ def test_deeply_nested_html_passes_untouched_and_is_still_read(addon: NotAlone) 
     assert addon.wait_idle(30)
 
 
-def test_deep_json_is_an_error_counted_at_the_fail_open_boundary(addon: NotAlone) -> None:
+def test_deep_json_is_an_error_counted_at_the_fail_open_boundary(addon: Addons) -> None:
     flow = tflow.tflow(resp=True)
     flow.response.headers["content-type"] = "application/json"
     flow.response.raw_content = b"[" * 30_000 + b"]" * 30_000
@@ -303,7 +339,7 @@ def test_deep_json_is_an_error_counted_at_the_fail_open_boundary(addon: NotAlone
     assert flow.response.raw_content == b"[" * 30_000 + b"]" * 30_000
 
 
-def test_the_response_is_never_replaced_in_monitor_mode(addon: NotAlone) -> None:
+def test_the_response_is_never_replaced_in_monitor_mode(addon: Addons) -> None:
     flow = tflow.tflow(resp=True)
     flow.response = http.Response.make(200, b"<p>buy a gift card now</p>", {"content-type": "text/html"})
     original = flow.response

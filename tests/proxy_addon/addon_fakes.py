@@ -6,16 +6,24 @@ addon's behaviour, not the trained model's thresholds; the end-to-end tests use 
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from mitmproxy import http
 from mitmproxy.test import taddons
 
 from alert_store import AlertStore
 from classifier.records import ChatMessage, Score
-from proxy_addon.addon import NotAlone
+from proxy_addon.child_pages import ChildPages
+from proxy_addon.lifecycle import Lifecycle
+from proxy_addon.state import ProxyState
+
+T = TypeVar("T")
 
 SCAM_PHRASE = "gift card"
 GROOMING_PHRASE = "our secret"
@@ -85,20 +93,76 @@ class RaisingModel(FakeModel):
         raise RuntimeError("model exploded")
 
 
+def walk(addons: Sequence[object]) -> list[object]:
+    """The addons and their sub-addons, in mitmproxy's order (an addon, then its ``addons``)."""
+    out: list[object] = []
+    for addon in addons:
+        out.append(addon)
+        out.extend(walk(getattr(addon, "addons", [])))
+    return out
+
+
+def run_hook(addons: Sequence[object], name: str, *args: object) -> None:
+    """Call hook ``name`` on every addon as mitmproxy does, awaiting the async ones; stop at a response
+    only where mitmproxy would (it does not: every addon sees every hook)."""
+    for addon in walk(addons):
+        hook = getattr(addon, name, None)
+        if hook is None:
+            continue
+        result = hook(*args)
+        if inspect.iscoroutine(result):
+            asyncio.run(result)
+
+
 @dataclass
 class Proxy:
-    addon: NotAlone
+    """The whole addon list in a test context over a real store, driven hook by hook."""
+
+    addons: list[object]
     tctx: taddons.context
     store: AlertStore
     model: FakeModel
 
+    @property
+    def state(self) -> ProxyState:
+        return self.lifecycle.state
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return next(a for a in self.addons if isinstance(a, Lifecycle))
+
+    @property
+    def pages(self) -> ChildPages:
+        return next(a for a in self.addons if isinstance(a, ChildPages))
+
+    def addon(self, kind: type[T]) -> T:
+        return next(a for a in walk(self.addons) if isinstance(a, kind))
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        run_hook(self.addons, "request", flow)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        run_hook(self.addons, "response", flow)
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        run_hook(self.addons, "http_connect", flow)
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        run_hook(self.addons, "websocket_message", flow)
+
+    def client_connected(self, client: object) -> None:
+        run_hook(self.addons, "client_connected", client)
+
+    def tls_failed_client(self, data: object) -> None:
+        run_hook(self.addons, "tls_failed_client", data)
+
     def settle(self) -> None:
-        assert self.addon.wait_idle(20), "the worker did not finish its queue"
+        assert self.lifecycle.wait_idle(20), "the worker did not finish its queue"
 
     def refresh(self) -> None:
         """Make the worker read the parent's settings now instead of within notalone_refresh seconds."""
-        assert self.addon.worker is not None
-        self.addon.worker.submit_write("tick", self.addon._refresh)
+        assert self.state.worker is not None
+        self.state.worker.submit_write("tick", self.lifecycle.refresh)
         self.settle()
 
 

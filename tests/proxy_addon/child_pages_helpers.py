@@ -3,7 +3,6 @@ as a browser does: a real click on one of those pages sends these navigation hea
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from urllib.parse import urlencode
@@ -18,8 +17,8 @@ CLICK = CLICK_HEADERS
 
 
 def serve(proxy: Proxy, flow: http.HTTPFlow) -> http.HTTPFlow:
-    proxy.addon.request(flow)
-    asyncio.run(proxy.addon.child_pages.request(flow))
+    """Every addon's request hook, the child pages' async one awaited, as mitmproxy runs them."""
+    proxy.request(flow)
     return flow
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the addon's unit tests: the addon in a mitmproxy test context over a real SQLite store."""
+"""Fixtures for the addons' unit tests: the whole addon list in a mitmproxy test context over a real SQLite
+store, scoring a stand-in model on a thread (the scoring process itself is tested in test_scoring.py)."""
 
 from __future__ import annotations
 
@@ -10,36 +11,44 @@ from addon_fakes import FakeModel, Proxy
 from mitmproxy.test import taddons
 
 from alert_store import AlertStore
-from proxy_addon.addon import NotAlone
+from proxy_addon.addon import make_addons
+from proxy_addon.lifecycle import ScoringFactory
+from proxy_addon.scoring import InlineScoring
 
 
 @pytest.fixture
 def make_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
-    started: list[NotAlone] = []
+    started: list[Proxy] = []
     contexts: list[taddons.context] = []
     stores: list[AlertStore] = []
 
     def make(
         model: FakeModel | None = None,
         *,
-        load_model: Callable[[str], FakeModel] | None = None,
+        load_model: Callable[[], FakeModel] | None = None,
+        scoring_factory: ScoringFactory | None = None,
         **options: object,
     ) -> Proxy:
         model = model or FakeModel()
-        addon = NotAlone(load_model=load_model or (lambda path: model))
-        tctx = taddons.context(addon)
+        addons = make_addons(
+            scoring_factory or (lambda settings: InlineScoring(load_model or (lambda: model)))
+        )
+        tctx = taddons.context(*addons)
         contexts.append(tctx)
-        tctx.configure(addon, notalone_data_dir=str(tmp_path), notalone_worker="thread", **options)
-        addon.running()
-        started.append(addon)
-        addon.wait_idle(30)
+        tctx.configure(addons[0], notalone_data_dir=str(tmp_path), **options)
         store = AlertStore(tmp_path / "notalone.db")
         stores.append(store)
-        return Proxy(addon, tctx, store, model)
+        proxy = Proxy(addons, tctx, store, model)
+        for addon in addons:
+            if hasattr(addon, "running"):
+                addon.running()
+        started.append(proxy)
+        proxy.settle()
+        return proxy
 
     yield make
-    for addon in started:
-        addon.done()
+    for proxy in started:
+        proxy.lifecycle.done()
     for store in stores:
         store.close()
     for tctx in contexts:

@@ -17,7 +17,7 @@ from mitmproxy.websocket import WebSocketMessage
 
 from alert_store import SettingKey
 from proxy_addon import addon as addon_module
-from proxy_addon import scoring
+from proxy_addon import capture, scoring
 
 SCAM_HTML = (
     "<html><head><title>You won!</title></head><body><p>Congratulations! Claim your prize now: "
@@ -60,7 +60,7 @@ def json_flow(payload: object, *, url: str, direction: str) -> http.HTTPFlow:
 def test_scam_page_in_monitor_mode_is_alerted_and_passes_unchanged(proxy: Proxy) -> None:
     flow = page_flow(SCAM_HTML)
     original = flow.response.raw_content
-    proxy.addon.response(flow)
+    proxy.response(flow)
     assert flow.response.raw_content == original  # untouched, at once
     proxy.settle()
     [alert] = proxy.store.list()
@@ -76,7 +76,7 @@ def test_scam_page_in_monitor_mode_is_alerted_and_passes_unchanged(proxy: Proxy)
 
 
 def test_benign_page_makes_no_alert(proxy: Proxy) -> None:
-    proxy.addon.response(page_flow(BENIGN_HTML))
+    proxy.response(page_flow(BENIGN_HTML))
     proxy.settle()
     assert proxy.store.count() == 0
     assert proxy.model.calls == 1
@@ -84,7 +84,7 @@ def test_benign_page_makes_no_alert(proxy: Proxy) -> None:
 
 def test_same_page_is_scored_once_and_alerted_once(proxy: Proxy) -> None:
     for _ in range(3):
-        proxy.addon.response(page_flow(SCAM_HTML))
+        proxy.response(page_flow(SCAM_HTML))
     proxy.settle()
     assert proxy.model.calls == 1
     assert proxy.store.count() == 1
@@ -93,10 +93,10 @@ def test_same_page_is_scored_once_and_alerted_once(proxy: Proxy) -> None:
 def test_known_content_on_a_new_address_is_alerted_without_scoring_again(proxy: Proxy) -> None:
     """A scam kit on fresh URLs: the content is scored once; each new address still gets its alert,
     written from the cache without queueing the page for scoring."""
-    proxy.addon.response(page_flow(SCAM_HTML, url="https://a.example/claim"))
+    proxy.response(page_flow(SCAM_HTML, url="https://a.example/claim"))
     proxy.settle()
     for host in ("b.example", "c.example"):
-        proxy.addon.response(page_flow(SCAM_HTML, url=f"https://{host}/claim"))
+        proxy.response(page_flow(SCAM_HTML, url=f"https://{host}/claim"))
     proxy.settle()
     assert proxy.model.calls == 1
     assert sorted(a.url for a in proxy.store.list()) == [
@@ -108,21 +108,21 @@ def test_known_content_on_a_new_address_is_alerted_without_scoring_again(proxy: 
 
 @pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream", "text/css", "video/mp4"])
 def test_non_text_content_is_skipped(proxy: Proxy, content_type: str) -> None:
-    proxy.addon.response(page_flow(SCAM_HTML, content_type=content_type))
+    proxy.response(page_flow(SCAM_HTML, content_type=content_type))
     proxy.settle()
     assert proxy.model.calls == 0
 
 
 def test_body_over_the_size_limit_is_skipped(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_max_body=1000)
-    proxy.addon.response(page_flow(SCAM_HTML + " " * 2000))
+    proxy.response(page_flow(SCAM_HTML + " " * 2000))
     proxy.settle()
     assert proxy.model.calls == 0
 
 
 def test_dashboard_traffic_is_never_read(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_dashboard="127.0.0.1:8765")
-    proxy.addon.response(page_flow(SCAM_HTML, url="http://127.0.0.1:8765/alerts"))
+    proxy.response(page_flow(SCAM_HTML, url="http://127.0.0.1:8765/alerts"))
     proxy.settle()
     assert proxy.model.calls == 0
 
@@ -130,13 +130,13 @@ def test_dashboard_traffic_is_never_read(make_proxy: Callable[..., Proxy]) -> No
 def test_hosts_the_parent_ignores_are_skipped(proxy: Proxy) -> None:
     proxy.store.set_setting(SettingKey.IGNORE_HOSTS, ["example"])
     proxy.refresh()
-    proxy.addon.response(page_flow(SCAM_HTML, url="https://shop.example/"))
+    proxy.response(page_flow(SCAM_HTML, url="https://shop.example/"))
     proxy.settle()
     assert proxy.model.calls == 0
 
 
 def test_plain_text_pages_are_scored(proxy: Proxy) -> None:
-    proxy.addon.response(page_flow("Send a gift card code to claim it", content_type="text/plain"))
+    proxy.response(page_flow("Send a gift card code to claim it", content_type="text/plain"))
     proxy.settle()
     assert [a.category for a in proxy.store.list()] == ["scam"]
 
@@ -145,7 +145,7 @@ def test_plain_text_pages_are_scored(proxy: Proxy) -> None:
 def test_assigned_device_alerts_under_the_childs_name(proxy: Proxy) -> None:
     proxy.store.assign_device("ip:127.0.0.1", "Mai")
     proxy.refresh()
-    proxy.addon.response(page_flow(SCAM_HTML))
+    proxy.response(page_flow(SCAM_HTML))
     proxy.settle()
     assert [a.child for a in proxy.store.list()] == ["Mai"]
     assert proxy.store.device("ip:127.0.0.1").last_seen > 0
@@ -156,7 +156,7 @@ def test_proxy_auth_user_named_like_a_child_is_that_child(proxy: Proxy) -> None:
     proxy.refresh()
     flow = page_flow(SCAM_HTML)
     flow.metadata["proxyauth"] = ("An", "pw")
-    proxy.addon.response(flow)
+    proxy.response(flow)
     proxy.settle()
     [alert] = proxy.store.list()
     assert (alert.child, alert.device) == ("An", "user:An")
@@ -167,7 +167,7 @@ def test_wireguard_peer_is_its_own_device(proxy: Proxy) -> None:
     flow = page_flow(SCAM_HTML)
     flow.client_conn.proxy_mode = mode_specs.ProxyMode.parse("wireguard")
     flow.client_conn.peername = ("10.0.0.3", 51820)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     proxy.settle()
     assert [a.device for a in proxy.store.list()] == ["wg:10.0.0.3"]
 
@@ -178,8 +178,8 @@ def test_clients_outside_the_home_ranges_are_refused(proxy: Proxy) -> None:
     outsider.peername = ("203.0.113.9", 40000)
     insider = tflow.tclient_conn()
     insider.peername = ("192.168.1.20", 40000)
-    proxy.addon.client_connected(outsider)
-    proxy.addon.client_connected(insider)
+    proxy.client_connected(outsider)
+    proxy.client_connected(insider)
     proxy.settle()
     assert outsider.error and "203.0.113.9" in outsider.error
     assert insider.error is None
@@ -192,7 +192,7 @@ def test_parent_can_change_the_allowed_ranges(proxy: Proxy) -> None:
     proxy.refresh()
     client = tflow.tclient_conn()
     client.peername = ("192.168.1.20", 40000)
-    proxy.addon.client_connected(client)
+    proxy.client_connected(client)
     assert client.error
 
 
@@ -200,8 +200,8 @@ def test_refused_tls_handshake_is_a_blind_spot(proxy: Proxy) -> None:
     client = tflow.tclient_conn()
     client.sni = "pinned.example"
     data = TlsData(conn=client, context=proxy_context.Context(client, proxy.tctx.options))
-    proxy.addon.tls_failed_client(data)
-    proxy.addon.tls_failed_client(data)
+    proxy.tls_failed_client(data)
+    proxy.tls_failed_client(data)
     proxy.settle()
     [spot] = proxy.store.blind_spots()
     assert (spot.kind, spot.host, spot.device) == ("tls_failed", "pinned.example", "ip:127.0.0.1")
@@ -221,7 +221,7 @@ def test_dns_over_https_is_a_blind_spot(proxy: Proxy, url: str, headers: dict[st
     flow.request.url = url
     for name, value in headers.items():
         flow.request.headers[name.replace("_", "-")] = value
-    proxy.addon.request(flow)
+    proxy.request(flow)
     proxy.settle()
     assert [s.kind for s in proxy.store.blind_spots()] == ["doh"]
 
@@ -229,7 +229,7 @@ def test_dns_over_https_is_a_blind_spot(proxy: Proxy, url: str, headers: dict[st
 # -- chat and grooming -----------------------------------------------------------------------------
 def test_json_chat_both_ways_forms_one_conversation(proxy: Proxy) -> None:
     url = "https://chat.example/api/conversations/42/messages"
-    proxy.addon.response(
+    proxy.response(
         json_flow(
             {
                 "messages": [
@@ -246,8 +246,8 @@ def test_json_chat_both_ways_forms_one_conversation(proxy: Proxy) -> None:
             direction="incoming",
         )
     )
-    proxy.addon.request(json_flow({"text": "it was fine, we had art"}, url=url, direction="outgoing"))
-    proxy.addon.response(
+    proxy.request(json_flow({"text": "it was fine, we had art"}, url=url, direction="outgoing"))
+    proxy.response(
         json_flow(
             {
                 "messages": [
@@ -277,13 +277,13 @@ def test_chat_history_resent_by_the_app_is_not_appended_twice(proxy: Proxy) -> N
     url = "https://chat.example/api/threads/7"
     payload = {"items": [{"author": "kim", "body": "want to play minecraft later"}]}
     for _ in range(3):
-        proxy.addon.response(json_flow(payload, url=url, direction="incoming"))
+        proxy.response(json_flow(payload, url=url, direction="incoming"))
     proxy.settle()
     assert len(proxy.store.conversation("chat.example/threads/7")) == 1
 
 
 def test_conversation_id_in_the_payload_keys_the_conversation(proxy: Proxy) -> None:
-    proxy.addon.request(
+    proxy.request(
         json_flow(
             {"conversation_id": "c-9", "message": "see you at practice"},
             url="https://im.example/send",
@@ -299,7 +299,7 @@ def test_form_posts_are_the_childs_own_turns(proxy: Proxy) -> None:
     flow.request.url = "https://forum.example/chat/room1/post"
     flow.request.method = "POST"
     flow.request.urlencoded_form = [("csrf", "a8f9e0c1d2b3a4f5e6d7"), ("msg", "i will keep our secret")]
-    proxy.addon.request(flow)
+    proxy.request(flow)
     proxy.settle()
     [turn] = proxy.store.conversation("forum.example/chat/room1")
     assert (turn.direction, turn.text) == ("outgoing", "i will keep our secret")
@@ -316,9 +316,9 @@ def test_websocket_messages_both_ways_are_scored_as_a_conversation(proxy: Proxy)
     ]
     for from_client, text in frames:
         flow.websocket.messages.append(WebSocketMessage(1, from_client, text.encode()))
-        proxy.addon.websocket_message(flow)
+        proxy.websocket_message(flow)
     flow.websocket.messages.append(WebSocketMessage(2, False, b"\x00\x01binary"))
-    proxy.addon.websocket_message(flow)
+    proxy.websocket_message(flow)
     proxy.settle()
     turns = proxy.store.conversation("game.example/dm/u-77")
     assert [(t.direction, t.sender) for t in turns] == [
@@ -335,8 +335,8 @@ def test_scoring_errors_leave_the_flow_untouched_and_are_counted(make_proxy: Cal
     proxy = make_proxy(RaisingModel())
     flow = page_flow(SCAM_HTML)
     original = flow.response.raw_content
-    proxy.addon.response(flow)
-    proxy.addon.response(page_flow(SCAM_HTML + "<p>again</p>"))
+    proxy.response(flow)
+    proxy.response(page_flow(SCAM_HTML + "<p>again</p>"))
     proxy.settle()
     assert flow.response.raw_content == original
     assert proxy.store.counters()["errors.page"] == 2
@@ -347,9 +347,9 @@ def test_errors_in_a_hook_are_swallowed_and_counted(proxy: Proxy, monkeypatch: p
     def explode(content_type: str) -> str:
         raise ValueError("broken extraction")
 
-    monkeypatch.setattr(addon_module, "content_kind", explode)
+    monkeypatch.setattr(capture, "content_kind", explode)
     flow = page_flow(SCAM_HTML)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     proxy.settle()
     assert flow.response.status_code == 200
     assert proxy.store.counters()["errors.response"] == 1
@@ -359,21 +359,21 @@ def test_warn_mode_scoring_error_delivers_the_page(make_proxy: Callable[..., Pro
     proxy = make_proxy(RaisingModel(), notalone_mode="warn")
     flow = page_flow(SCAM_HTML)
     original = flow.response.raw_content
-    proxy.addon.response(flow)
+    proxy.response(flow)
     proxy.settle()
     assert flow.response.raw_content == original
-    assert proxy.store.counters()["errors.response"] == 1
+    assert proxy.store.counters()["errors.guard"] == 1
 
 
 def test_missing_model_turns_scoring_off_and_traffic_still_passes(make_proxy: Callable[..., Proxy]) -> None:
-    def no_model(path: str) -> FakeModel:
+    def no_model() -> FakeModel:
         raise scoring.ScoringUnavailable("the model could not be loaded: models/ is empty")
 
     proxy = make_proxy(load_model=no_model)
     status = proxy.store.settings()["status.proxy"]
     assert status["scoring"] == "off" and "models/ is empty" in status["reason"]
     flow = page_flow(SCAM_HTML)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     proxy.settle()
     assert b"gift card" in flow.response.content
     assert proxy.store.count() == 0
@@ -391,7 +391,7 @@ def test_warn_mode_shows_the_interstitial_and_continue_lets_the_page_through(
     proxy = make_proxy(notalone_mode="warn")
     url = "https://shop.example/win"
     flow = page_flow(SCAM_HTML, url=url)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     assert flow.response.status_code == 303 and b"gift card" not in flow.response.content
     page = open_warning(proxy, flow)
     assert 'id="notalone-interstitial"' in page and 'id="continue-anyway"' in page
@@ -401,7 +401,7 @@ def test_warn_mode_shows_the_interstitial_and_continue_lets_the_page_through(
     assert click.response.status_code == 200 and url in click.response.text
 
     again = page_flow(SCAM_HTML, url=url)
-    proxy.addon.response(again)
+    proxy.response(again)
     assert "gift card" in again.response.get_text()
     proxy.settle()
     assert proxy.store.counters()["interstitial.continued"] == 1
@@ -411,7 +411,7 @@ def test_warn_mode_shows_the_interstitial_and_continue_lets_the_page_through(
 def test_block_mode_has_no_continue_and_go_back_is_recorded(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_mode="block")
     flow = page_flow(SCAM_HTML)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     page = open_warning(proxy, flow)
     assert "continue-anyway" not in page and 'id="go-back"' in page
     click = serve(proxy, post(action(page, "go-back"), {"token": field(page, "token")}))
@@ -424,14 +424,14 @@ def test_block_mode_has_no_continue_and_go_back_is_recorded(make_proxy: Callable
 def test_interstitial_speaks_vietnamese_for_vietnamese_pages(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_mode="warn")
     flow = page_flow(SCAM_HTML.replace("<html>", '<html lang="vi">'))
-    proxy.addon.response(flow)
+    proxy.response(flow)
     assert "Quay lại an toàn" in open_warning(proxy, flow)
 
 
 def test_interstitial_follows_the_browsers_language(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(notalone_mode="block")
     flow = page_flow(SCAM_HTML)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     assert '<html lang="vi">' in open_warning(proxy, flow, {"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"})
 
 
@@ -439,7 +439,7 @@ def test_parent_setting_switches_mode_at_run_time(proxy: Proxy) -> None:
     proxy.store.set_setting(SettingKey.MODE, "block")
     proxy.refresh()
     flow = page_flow(SCAM_HTML)
-    proxy.addon.response(flow)
+    proxy.response(flow)
     assert "notalone-interstitial" in open_warning(proxy, flow)
     assert proxy.store.settings()["status.proxy"]["mode"] == "block"
 
@@ -463,9 +463,9 @@ def test_the_proxy_purges_by_the_configured_retention(make_proxy: Callable[..., 
             created_at=time.time() - 45 * 86400,
         )
     )
-    proxy.addon.retention = RetentionPurge()  # due at once
+    proxy.lifecycle.retention = RetentionPurge()  # due at once
     proxy.refresh()
-    assert proxy.addon.settings.retention_days == 90
+    assert proxy.state.settings.retention_days == 90
     assert proxy.store.get(kept) is not None
 
 
@@ -474,7 +474,6 @@ def test_the_proxy_purges_by_the_configured_retention(make_proxy: Callable[..., 
     ("option", "value"),
     [
         ("notalone_mode", "panic"),
-        ("notalone_worker", "gpu"),
         ("notalone_max_body", 0),
         ("notalone_home_ranges", ["192.168.1.0/33"]),
         ("notalone_default_child", " "),
@@ -482,12 +481,12 @@ def test_the_proxy_purges_by_the_configured_retention(make_proxy: Callable[..., 
 )
 def test_bad_options_are_refused(proxy: Proxy, option: str, value: object) -> None:
     with pytest.raises(exceptions.OptionsError, match=option):
-        proxy.tctx.configure(proxy.addon, **{option: value})
+        proxy.tctx.configure(proxy.addons[0], **{option: value})
 
 
 def test_full_queue_drops_the_oldest_job_and_counts_it(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy(FakeModel(), notalone_queue_size=2)
-    worker = proxy.addon.worker
+    worker = proxy.state.worker
     assert worker is not None
     ran: list[int] = []
     import threading
@@ -507,4 +506,11 @@ def test_full_queue_drops_the_oldest_job_and_counts_it(make_proxy: Callable[...,
 def test_addon_file_loads_as_a_mitmproxy_script() -> None:
     with taddons.context() as tctx:
         script = tctx.script(addon_module.__file__)
-        assert [type(a).__name__ for a in script.addons] == ["NotAlone"]
+        assert [type(a).__name__ for a in script.addons] == [
+            "ClientAccess",
+            "Lifecycle",
+            "ChildPages",
+            "BlindSpots",
+            "Capture",
+            "Guard",
+        ]

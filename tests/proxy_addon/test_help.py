@@ -187,7 +187,7 @@ def test_a_store_failure_still_shows_the_helpline_and_is_counted(
     def broken(database: Path, request: object) -> int:
         raise OSError("disk full")
 
-    state = proxy.addon.child_pages.state
+    state = proxy.pages.state
     monkeypatch.setattr(state, "record", broken)
     token = field(help_form(proxy), "token")
     answer = serve(proxy, post(HELP_URL, {"token": token, "lang": "vi"})).response
@@ -247,7 +247,7 @@ def warned_page(proxy: Proxy, url: str = SCAM_URL, html: str = SCAM_HTML, **head
         flow.request.headers[name] = value
     flow.response.headers["content-type"] = "text/html; charset=utf-8"
     flow.response.content = html.encode()
-    proxy.addon.response(flow)
+    proxy.response(flow)
     return flow
 
 
@@ -301,7 +301,7 @@ def test_every_choice_needs_the_token_and_a_click_on_the_warning_page(
         assert serve(proxy, get(url, CLICK)).response.status_code == 405
     proxy.settle()
     assert proxy.store.count(AlertFilter(category="help")) == 0
-    assert not proxy.addon.child_pages.allows(DEVICE, SCAM_URL)
+    assert not proxy.pages.allows(DEVICE, SCAM_URL)
     assert warned_page(proxy).response.status_code == 303  # still warned
 
 
@@ -321,7 +321,7 @@ def test_continue_anyway_lets_that_page_through_for_that_device_only(
     assert proxy.store.choices_for(model_alert.id) == ["continued"]
     assert proxy.store.counters()["interstitial.continued"] == 1
     assert warned_page(proxy, url=SCAM_URL + "&other=1").response.status_code == 303  # only that URL
-    assert not proxy.addon.child_pages.allows("ip:192.168.1.50", SCAM_URL)  # only that device
+    assert not proxy.pages.allows("ip:192.168.1.50", SCAM_URL)  # only that device
 
 
 def test_block_mode_offers_no_way_on_whatever_is_posted(make_proxy: Callable[..., Proxy]) -> None:
@@ -355,7 +355,7 @@ def test_another_device_can_neither_see_nor_answer_a_warning(make_proxy: Callabl
     for token in (theirs, field(page, "token")):
         flow = post(action(page, "continue-anyway"), {"token": token}, client=OTHER_CLIENT)
         assert serve(proxy, flow).response.status_code == 404
-    assert not proxy.addon.child_pages.allows("ip:" + OTHER_CLIENT, SCAM_URL)
+    assert not proxy.pages.allows("ip:" + OTHER_CLIENT, SCAM_URL)
     assert serve(proxy, get(f"https://{HOST}/warning/made-up")).response.status_code == 404
 
 
@@ -398,7 +398,7 @@ def test_a_valid_enrolment_link_serves_the_ca_without_a_password(proxy: Proxy, t
     confdir = tmp_path / "confdir"
     ensure_ca(confdir)
     pem = (confdir / "mitmproxy-ca-cert.pem").read_bytes()
-    proxy.tctx.configure(proxy.addon.child_pages, confdir=str(confdir))
+    proxy.tctx.configure(proxy.pages, confdir=str(confdir))
     link = signing.enrolment_link(
         tmp_path, "An's tablet"
     )  # what the dashboard shows, as a link and a QR code

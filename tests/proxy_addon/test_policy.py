@@ -5,17 +5,17 @@ from __future__ import annotations
 import time
 
 from alert_store import Alert, AlertStore, SettingKey
+from classifier.decision import Policy
 from classifier.model import Thresholds
 from classifier.records import Score
 from proxy_addon.options import Settings
-from proxy_addon.policy import AlertPolicy
 from proxy_addon.retention import RetentionPurge
 
 MODEL = {"scam": Thresholds(0.4, 0.75, 0.92), "grooming": Thresholds(0.3, 0.75, 0.92)}
 
 
 def test_the_model_thresholds_decide_by_default():
-    policy = AlertPolicy(thresholds=MODEL)
+    policy = Policy(thresholds=MODEL)
     assert policy.decide(Score(scam=0.39, grooming=0.1), "An") is None
     decision = policy.decide(Score(scam=0.5, grooming=0.1), "An")
     assert (decision.category, decision.severity, decision.probability) == ("scam", "low", 0.5)
@@ -23,12 +23,12 @@ def test_the_model_thresholds_decide_by_default():
 
 
 def test_the_risk_furthest_past_its_threshold_wins():
-    policy = AlertPolicy(thresholds=MODEL)
+    policy = Policy(thresholds=MODEL)
     assert policy.decide(Score(scam=0.45, grooming=0.6), "An").category == "grooming"
 
 
 def test_a_sensitive_child_is_alerted_earlier_and_a_relaxed_one_later():
-    policy = AlertPolicy(thresholds=MODEL, sensitivity={"An": {"grooming": "high"}, "Binh": {"scam": "low"}})
+    policy = Policy(thresholds=MODEL, sensitivity={"An": {"grooming": "high"}, "Binh": {"scam": "low"}})
     assert policy.decide(Score(scam=0.0, grooming=0.25), "An").category == "grooming"
     assert policy.decide(Score(scam=0.0, grooming=0.25), "Binh") is None
     assert policy.decide(Score(scam=0.45, grooming=0.0), "Binh") is None
@@ -36,7 +36,7 @@ def test_a_sensitive_child_is_alerted_earlier_and_a_relaxed_one_later():
 
 
 def test_parent_overrides_replace_the_model_threshold():
-    policy = AlertPolicy(thresholds=MODEL, overrides={"scam": 0.8})
+    policy = Policy(thresholds=MODEL, overrides={"scam": 0.8})
     assert policy.decide(Score(scam=0.7, grooming=0.0), "An") is None
     assert policy.decide(Score(scam=0.85, grooming=0.0), "An").severity == "medium"
 
@@ -87,20 +87,25 @@ def test_retention_purges_at_most_once_per_interval(tmp_path):
 
 
 def test_scores_are_cached_by_content_and_the_address_reputation_applied_per_visit(shipped_model):
-    from proxy_addon.scoring import PAGE, CachedScorer, InProcessScorer, ScoreRequest
+    """The scoring process's cache: the same content under many addresses is scored once, and the
+    address's own reputation (the phishing list) is applied to each visit."""
+    from proxy_addon.scoring_process import PAGE, Scoring
 
     calls = []
 
-    class Counting(InProcessScorer):
-        def score(self, request):
-            calls.append(request.url)
-            return super().score(request)
+    class Counting:
+        version = shipped_model.version
+        with_url_reputation = staticmethod(shipped_model.with_url_reputation)
 
-    scorer = CachedScorer(Counting(shipped_model), reputation=shipped_model.with_url_reputation)
+        def score_page(self, html, url=""):
+            calls.append(url)
+            return shipped_model.score_page(html, url=url)
+
+    scoring = Scoring(Counting())
     html = "<title>Welcome</title><p>Hello, please sign in to continue.</p>"
-    first = scorer.score(ScoreRequest(PAGE, html, "https://homework.example/a"))
-    second = scorer.score(ScoreRequest(PAGE, html, "https://homework.example/b?utm=1"))
-    listed = scorer.score(ScoreRequest(PAGE, html, "http://0.watch-video.net/login"))
+    first = scoring.score(PAGE, html, "https://homework.example/a", ())
+    second = scoring.score(PAGE, html, "https://homework.example/b?utm=1", ())
+    listed = scoring.score(PAGE, html, "http://0.watch-video.net/login", ())
     assert calls == [""]  # scored once, without its address
     assert first == second and first.alert is None
     assert listed.alert == "scam" and listed.severity == "high"
