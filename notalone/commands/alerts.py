@@ -11,17 +11,13 @@ import click
 
 from alert_store import CATEGORIES, KINDS, AlertStore, DataDir, IncidentFilter, default_data_dir
 from alert_store.export import incident_record
+from notalone.commands import data_dir_option
 from parent_ui.notifications import who
 
 
 @click.command("alerts")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of incident objects.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
+@data_dir_option()
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--child", default=None, help="Only this child's incidents.")
 @click.option("--category", type=click.Choice(CATEGORIES), default=None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from alert_store import DataDir, default_data_dir
+from notalone.commands import config_option, data_dir_option
 from notalone.config import Config, ConfigError, load_config
 from notalone.lan import advertised_host
 
@@ -50,19 +51,8 @@ def _app(data_dir: Path | None, config_file: Path | None = None) -> Flask:
     type=click.IntRange(1, 65535),
     help="Port (default: dashboard.port of config.toml, 8000).",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (default: config.toml in the data directory).",
-)
+@data_dir_option()
+@config_option()
 @click.option(
     "--threads",
     default=None,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import click
 
 from alert_store import Alert, AlertFilter, AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.commands import config_option, data_dir_option
 from notalone.config import Config, ConfigError, load_config
 from notalone.lan import advertised_host
 
@@ -114,20 +115,11 @@ def _report(by_path: dict[str, list[Alert]], risky_paths: frozenset[str]) -> Non
     metavar="HOST:PORT",
     help="The running NotAlone proxy (default: 127.0.0.1 and the port `notalone up` uses).",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory, to read the settings and watch alerts arrive "
-    "(default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
+@data_dir_option(
+    "NotAlone's data directory, to read the settings and watch alerts arrive "
+    "(default: $NOTALONE_DATA_DIR or ~/.local/share/notalone)."
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (default: config.toml in the data directory).",
-)
+@config_option()
 @click.option(
     "--pace",
     "pace_s",

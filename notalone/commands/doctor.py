@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.commands import config_option, data_dir_option
 from notalone.config import ConfigError, load_config, parse_sets
 from notalone.doctor import ERROR, OK, WARNING, Finding, run_checks
 
@@ -36,19 +37,8 @@ def describe(finding: Finding) -> str:
 
 
 @click.command("doctor")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (default: config.toml in the data directory).",
-)
+@data_dir_option()
+@config_option("config_path")
 @click.option(
     "--set",
     "sets",

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from alert_store import AlertStore, DataDir, default_data_dir
+from notalone.commands import data_dir_option
 from notalone.config import ConfigError, load_config
 from notalone.lan import advertised_host
 from parent_ui.notifications import Notifier, channels_from_settings
@@ -29,12 +30,7 @@ def _dashboard_url(root: DataDir) -> str:
 
 
 @click.command("notify")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
+@data_dir_option()
 @click.option(
     "--once", is_flag=True, help="Send what is due, then exit (otherwise: every minute until Ctrl-C)."
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from alert_store import MODES, AlertStore, DataDir, default_data_dir
+from notalone.commands import config_option, data_dir_option
 from notalone.config import DEFAULT_HOME_RANGES, Config, ConfigError, load_config
 from notalone.lan import advertised_host
 
@@ -101,19 +102,8 @@ async def serve(
     type=click.IntRange(1, 65535),
     help="Port (default: proxy.port of the settings, 8080).",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (default: config.toml in the data directory).",
-)
+@data_dir_option()
+@config_option()
 @click.option(
     "--mode",
     type=click.Choice(MODES),

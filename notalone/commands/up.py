@@ -31,6 +31,7 @@ from typing import Any
 import click
 
 from alert_store import AlertStore, DataDir, SettingKey, default_data_dir
+from notalone.commands import config_option, data_dir_option
 from notalone.commands.proxy import config_options
 from notalone.config import (
     KEYS,
@@ -251,18 +252,9 @@ FLAG_KEYS = {  # flag name -> config key; every flag is a shortcut for --set
 
 
 @click.command("up")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="NotAlone's data directory (default: $NOTALONE_DATA_DIR or ~/.local/share/notalone).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Settings file (default: config.toml in the data directory, written on first run).",
+@data_dir_option()
+@config_option(
+    "config_path", help="Settings file (default: config.toml in the data directory, written on first run)."
 )
 @click.option(
     "--listen-host",

@@ -183,7 +183,9 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
 
 
 def fits(page) -> None:
-    """No sideways scrolling: the page is no wider than the screen."""
+    """No sideways scrolling: the page is no wider than the screen (measured once the page has loaded: a
+    click that posts a form is still navigating when it returns)."""
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], (page.url, width)
 
@@ -306,7 +308,8 @@ def test_a_parent_walks_through_incidents_on_desktop_and_phone_in_english_and_vi
                 phone.set_default_timeout(TIMEOUT_MS)
                 phone.context.add_cookies(page.context.cookies())
                 phone.goto(dashboard_url + "/alerts/")
-                phone.get_by_role("button", name="English" if lang == "en" else "Tiếng Việt").click()
+                with phone.expect_navigation():
+                    phone.get_by_role("button", name="English" if lang == "en" else "Tiếng Việt").click()
                 fits(phone)
                 phone.screenshot(path=ARTIFACTS / f"12-phone-incidents-{lang}.png", full_page=True)
                 phone.locator("a", has_text="Officer_Tran").click()
