@@ -815,10 +815,14 @@ class AlertStore:
         return result
 
 
-def _where(f: AlertFilter) -> tuple[str, tuple[Any, ...]]:
+def _filter_where(
+    f: AlertFilter | IncidentFilter, columns: Sequence[str], time_column: str
+) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause of an alert or incident filter: equality on ``columns``, the review flags, the
+    pinned help requests, and the time window on ``time_column``."""
     terms: list[str] = []
     params: list[Any] = []
-    for column in ("child", "category", "severity", "source"):
+    for column in columns:
         value = getattr(f, column)
         if value is not None:
             terms.append(f"{column} = ?")
@@ -831,12 +835,16 @@ def _where(f: AlertFilter) -> tuple[str, tuple[Any, ...]]:
     if f.pinned is not None:
         terms.append(("" if f.pinned else "NOT ") + "(category = 'help' AND reviewed = 0)")
     if f.since is not None:
-        terms.append("created_at >= ?")
+        terms.append(f"{time_column} >= ?")
         params.append(f.since)
     if f.until is not None:
-        terms.append("created_at < ?")
+        terms.append(f"{time_column} < ?")
         params.append(f.until)
     return ("WHERE " + " AND ".join(terms) if terms else ""), tuple(params)
+
+
+def _where(f: AlertFilter) -> tuple[str, tuple[Any, ...]]:
+    return _filter_where(f, ("child", "category", "severity", "source"), "created_at")
 
 
 def _alert_from_row(row: sqlite3.Row) -> Alert:
@@ -859,27 +867,7 @@ def _incident_from_row(row: sqlite3.Row) -> Incident:
 
 
 def _incident_where(f: IncidentFilter) -> tuple[str, tuple[Any, ...]]:
-    terms: list[str] = []
-    params: list[Any] = []
-    for column in ("child", "category", "kind", "severity", "device"):
-        value = getattr(f, column)
-        if value is not None:
-            terms.append(f"{column} = ?")
-            params.append(value)
-    for column in ("reviewed", "false_positive"):
-        value = getattr(f, column)
-        if value is not None:
-            terms.append(f"{column} = ?")
-            params.append(int(value))
-    if f.pinned is not None:
-        terms.append(("" if f.pinned else "NOT ") + "(category = 'help' AND reviewed = 0)")
-    if f.since is not None:
-        terms.append("last_seen >= ?")
-        params.append(f.since)
-    if f.until is not None:
-        terms.append("last_seen < ?")
-        params.append(f.until)
-    return ("WHERE " + " AND ".join(terms) if terms else ""), tuple(params)
+    return _filter_where(f, ("child", "category", "kind", "severity", "device"), "last_seen")
 
 
 def day_start(ts: float) -> float:
