@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from child_browser import CHROMIUM, TIMEOUT_MS, launch
+from child_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, launch
 from proxy_harness import (
     Origin,
     OriginCertificates,
@@ -122,7 +122,12 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
 
             poll(lambda: stored() >= 4, 60)
 
-            parent = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+            # The parent opens the dashboard directly, not through the proxy (which refuses the box's own
+            # services to every client, the dashboard included).
+            parents_browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            parent = parents_browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
             parent.set_default_timeout(TIMEOUT_MS)
             parent.goto(dashboard_url + "/alerts/")
             parent.get_by_label("Parent password").fill(PASSWORD)
@@ -136,5 +141,6 @@ def test_child_asks_for_help_and_the_parent_sees_it_first(proxy: ProxyProcess, d
             expect(pinned.locator("li.alert-row.help")).to_have_count(4)
             expect(pinned.get_by_text("he is my teacher and wants a photo <b>now</b>")).to_be_visible()
             parent.screenshot(path=ARTIFACTS / "09-dashboard.png", full_page=True)
+            parents_browser.close()
         finally:
             browser.close()
