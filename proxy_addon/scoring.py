@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -191,12 +191,14 @@ class ProcessScoring:
                 return
             with self._lock:
                 future = self._pending.pop(request_id, None)
-            if future is None or future.done():
+            if future is None:
                 continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(ScoringUnavailable(f"the model failed: {value}"))
+            # The waiter may have given up (a warn-mode timeout cancels its future) at any moment.
+            with contextlib.suppress(InvalidStateError):
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(ScoringUnavailable(f"the model failed: {value}"))
 
     def _fail_all(self, reason: str) -> None:
         with self._lock:
@@ -204,7 +206,7 @@ class ProcessScoring:
                 self._gone = reason
             pending, self._pending = self._pending, {}
         for future in pending.values():
-            if not future.done():
+            with contextlib.suppress(InvalidStateError):
                 future.set_exception(ScoringUnavailable(reason))
 
 
@@ -239,9 +241,13 @@ class InlineScoring:
         while (item := self._jobs.get()) is not None:
             future, r = item
             try:
-                future.set_result(self._model.score(r.kind, r.text, r.url, r.messages))
+                score = self._model.score(r.kind, r.text, r.url, r.messages)
             except Exception as e:
-                future.set_exception(ScoringUnavailable(f"the model failed: {type(e).__name__}: {e}"))
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(ScoringUnavailable(f"the model failed: {type(e).__name__}: {e}"))
+                continue
+            with contextlib.suppress(InvalidStateError):
+                future.set_result(score)
 
     def close(self) -> None:
         self._jobs.put(None)
