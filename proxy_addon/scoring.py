@@ -185,9 +185,11 @@ class ProcessScoring:
         while True:
             try:
                 request_id, ok, value = read_frame(process.stdout)
-            except (EOFError, OSError, ValueError):
+            except Exception as e:  # EOF, a broken pipe or a garbled frame: this channel is done for
                 code = process.poll()
-                self._fail_all(f"the scoring process has ended (exit status {code})")
+                self._fail_all(f"the scoring process has ended (exit status {code}, {type(e).__name__})")
+                with contextlib.suppress(OSError):
+                    process.kill()  # a garbled channel with a live process: the refresh starts a new one
                 return
             with self._lock:
                 future = self._pending.pop(request_id, None)
