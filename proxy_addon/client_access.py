@@ -166,7 +166,10 @@ class ClientAccess:
             "children's proxy.\n"
         )
         if why == "own_service" and dashboard:
-            text += f"Parents: open the dashboard directly at http://{dashboard}/ (not through the proxy).\n"
+            text += (
+                f"Parents: open the dashboard directly at http://{dashboard}/ (not through the proxy): add "
+                "the box's address to this device's proxy exceptions.\n"
+            )
         flow.response = http.Response.make(
             403,
             text.encode(),

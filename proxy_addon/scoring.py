@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -185,18 +185,22 @@ class ProcessScoring:
         while True:
             try:
                 request_id, ok, value = read_frame(process.stdout)
-            except (EOFError, OSError, ValueError):
+            except Exception as e:  # EOF, a broken pipe or a garbled frame: this channel is done for
                 code = process.poll()
-                self._fail_all(f"the scoring process has ended (exit status {code})")
+                self._fail_all(f"the scoring process has ended (exit status {code}, {type(e).__name__})")
+                with contextlib.suppress(OSError):
+                    process.kill()  # a garbled channel with a live process: the refresh starts a new one
                 return
             with self._lock:
                 future = self._pending.pop(request_id, None)
-            if future is None or future.done():
+            if future is None:
                 continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(ScoringUnavailable(f"the model failed: {value}"))
+            # The waiter may have given up (a warn-mode timeout cancels its future) at any moment.
+            with contextlib.suppress(InvalidStateError):
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(ScoringUnavailable(f"the model failed: {value}"))
 
     def _fail_all(self, reason: str) -> None:
         with self._lock:
@@ -204,7 +208,7 @@ class ProcessScoring:
                 self._gone = reason
             pending, self._pending = self._pending, {}
         for future in pending.values():
-            if not future.done():
+            with contextlib.suppress(InvalidStateError):
                 future.set_exception(ScoringUnavailable(reason))
 
 
@@ -239,9 +243,13 @@ class InlineScoring:
         while (item := self._jobs.get()) is not None:
             future, r = item
             try:
-                future.set_result(self._model.score(r.kind, r.text, r.url, r.messages))
+                score = self._model.score(r.kind, r.text, r.url, r.messages)
             except Exception as e:
-                future.set_exception(ScoringUnavailable(f"the model failed: {type(e).__name__}: {e}"))
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(ScoringUnavailable(f"the model failed: {type(e).__name__}: {e}"))
+                continue
+            with contextlib.suppress(InvalidStateError):
+                future.set_result(score)
 
     def close(self) -> None:
         self._jobs.put(None)
