@@ -97,7 +97,7 @@ class PagesState:
     warned: WarnedPages
     grants: Grants
     identity: Callable[[], Identity | None]
-    limit: RateLimit = field(default_factory=lambda: RateLimit(REPORTS_PER_HOUR, 3600.0))
+    limit: RateLimit = field(default_factory=lambda: RateLimit(REPORTS_PER_HOUR, 3600))
     store_failures: int = 0  # in memory too: the store may be the very thing that is failing
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -1,37 +1,22 @@
-"""A per-key sliding-window rate limit: at most ``limit`` events per ``window_s`` seconds.
-
-Written here rather than taken from a library: one in-memory limit per device is thirty lines, where the
-rate-limit libraries (limits, Flask-Limiter) bring storage backends and configuration this does not need."""
+"""How many help reports one device may send: the ``limits`` library's moving window, in memory (the same
+library and strategy as the dashboard's login throttle), so a restart forgets the counts."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 
 class RateLimit:
-    """Counts events per key (a device) in a sliding window; in memory, so a restart forgets them."""
+    """At most ``limit`` events per key (a device) in any ``window_s`` seconds."""
 
-    def __init__(self, limit: int, window_s: float, max_keys: int = 10_000) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError(f"a rate limit needs limit >= 1 and window > 0, not {limit!r}/{window_s!r}")
-        self.limit = limit
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, limit: int, window_s: int) -> None:
+        if limit < 1 or window_s < 1:
+            raise ValueError(f"a rate limit needs limit >= 1 and window >= 1 s, not {limit!r}/{window_s!r}")
+        self._item = RateLimitItemPerSecond(limit, window_s)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def take(self, key: str, now: float | None = None) -> bool:
-        """Count one event for ``key`` and return True, or return False when the window is full."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window_s:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            if len(self._events) > self.max_keys:  # forget keys whose windows have emptied
-                self._events = {k: v for k, v in self._events.items() if v and v[-1] > now - self.window_s}
-            return True
+    def take(self, key: str) -> bool:
+        """Count one event for ``key`` and return True, or return False when its window is full."""
+        return self._limiter.hit(self._item, "child-pages", key)
