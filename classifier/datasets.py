@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from classifier.corpus import CorpusItem, iter_corpus
 from classifier.folding import fold
@@ -245,17 +246,39 @@ def load_all(
     return dedupe(ex for source in sources for ex in source)
 
 
-def load_domain_blocklist(shared: Path) -> list[str]:
-    """Hosts from the Chống Lừa Đảo phishing blocklist (entries may be bare hosts or URLs)."""
-    hosts = []
+def blocklist_key(url: str) -> tuple[str, str]:
+    """``(host, path)`` of a blocklist entry or a visited URL, in the one form both are compared in: lower
+    case, no scheme, port, ``www.`` or fragment, the path percent-decoded and without a trailing slash (the
+    query kept, since some listed pages differ only by it)."""
+    entry = url.strip()
+    entry = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", entry).split("#", 1)[0]
+    host, sep, path = entry.partition("/")
+    if not sep and "?" in host:
+        host, _, query = host.partition("?")
+        path = "?" + query
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].lower().strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    path = unquote(path).lower().rstrip("/")
+    return host, path
+
+
+def load_domain_blocklist(shared: Path) -> tuple[list[str], list[str]]:
+    """The Chống Lừa Đảo phishing blocklist as it lists things: ``(hosts, pages)``.
+
+    A bare host entry lists the host (and its subdomains). An entry with a path lists one page, for
+    example a scam page on www.facebook.com: that is a URL prefix (``host/path``), never the whole platform.
+    """
+    hosts, pages = [], []
     with open(shared / "vi-phishing-domains-chongluadao" / "domains.txt", encoding="utf-8") as fh:
         for line in fh:
-            entry = line.strip().lower()
-            if not entry or entry.startswith("#"):
+            if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            entry = re.sub(r"^[a-z]+://", "", entry).split("/")[0].split(":")[0]
-            if entry.startswith("www."):
-                entry = entry[4:]
-            if "." in entry:
-                hosts.append(entry)
-    return hosts
+            host, path = blocklist_key(line)
+            if "." not in host:
+                continue
+            if path:
+                pages.append(f"{host}/{path.lstrip('/')}")
+            else:
+                hosts.append(host)
+    return hosts, pages

@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from classifier.datasets import WINDOW_TURNS, sha256_file
+from classifier.datasets import WINDOW_TURNS, blocklist_key, sha256_file
 from classifier.decision import MIN_THRESHOLD, Policy, Thresholds, decide
 from classifier.extract import extract_visible_text
 from classifier.features import FastTfidf
@@ -54,6 +53,18 @@ def host_digest(host: str) -> str:
     return hashlib.sha256(host.encode()).hexdigest()[:16]
 
 
+def _page_prefixes(host: str, path: str) -> list[str]:
+    """``host/a``, ``host/a/b``, ... up to the whole path (query included): every listed page a URL may
+    be at or below."""
+    path = path.lstrip("/")
+    base, _, query = path.partition("?")
+    segments = [s for s in base.split("/") if s]
+    prefixes = [f"{host}/{'/'.join(segments[: i + 1])}" for i in range(len(segments))]
+    if query:
+        prefixes.append(f"{host}/{base}?{query}")
+    return prefixes
+
+
 def _hosts_with_parents(host: str) -> list[str]:
     parts = host.lower().strip(".").split(".")
     return [".".join(parts[i:]) for i in range(len(parts) - 1)]
@@ -71,6 +82,7 @@ class RiskModel:
         self.thresholds = {k: Thresholds(**v) for k, v in artifact["thresholds"].items()}
         self.policy = Policy(self.thresholds)
         self.blocked_hosts: frozenset[str] = frozenset(artifact.get("blocked_hosts", ()))
+        self.blocked_pages: frozenset[str] = frozenset(artifact.get("blocked_pages", ()))
         names = self.features.get_feature_names_out()
         self._word_feature = np.array([n.startswith("word__") for n in names])
         self._phrases = np.array([n.split("__", 1)[1] for n in names], dtype=object)
@@ -154,9 +166,7 @@ class RiskModel:
     def score_page_text(self, page: PageText, url: str = "") -> Score:
         text = page.combined()
         score = self.score_messages([text], kind="page")[0]
-        blocked = self.blocked_host(*page.links[:50])
-        if blocked:
-            score = self._known_phishing(score, blocked, text)
+        # Only the page's own address counts: a link inside a page (to Facebook, say) says nothing of it.
         return self.with_url_reputation(replace(score, title=page.title), url)
 
     def with_url_reputation(self, score: Score, url: str) -> Score:
@@ -223,19 +233,25 @@ class RiskModel:
         return tuple(seen)
 
     def blocked_host(self, *urls: str) -> str | None:
-        """The first host (or parent domain) of ``urls`` on the phishing blocklist, if any."""
-        if not self.blocked_hosts:
+        """The blocklist entry that the first listed one of ``urls`` is under, if any: a listed host (or
+        a parent domain of it), or a listed page (``host/path``) that the URL is at or below.
+
+        A page listed on a big platform (``facebook.com/<a scam page>``) lists that page only: the
+        platform's other pages are not on the list.
+        """
+        if not self.blocked_hosts and not self.blocked_pages:
             return None
         for url in urls:
             if not url:
                 continue
-            try:
-                host = urlsplit(url if "//" in url else f"//{url}").hostname
-            except ValueError:
-                continue
-            for candidate in _hosts_with_parents(host or ""):
+            host, path = blocklist_key(url)
+            for candidate in _hosts_with_parents(host):
                 if host_digest(candidate) in self.blocked_hosts:
                     return candidate
+            if path and self.blocked_pages:
+                for prefix in _page_prefixes(host, path):
+                    if host_digest(prefix) in self.blocked_pages:
+                        return prefix
         return None
 
     # -- decisions and explanations -------------------------------------------------------------------

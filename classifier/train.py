@@ -188,9 +188,9 @@ def train(
         }
     progress(f"thresholds: {thresholds}")
 
-    blocked = (
-        sorted({host_digest(h) for h in load_domain_blocklist(shared)}) if limit_per_source is None else []
-    )
+    listed_hosts, listed_pages = load_domain_blocklist(shared)
+    blocked = sorted({host_digest(h) for h in listed_hosts})
+    blocked_pages = sorted({host_digest(p) for p in listed_pages})
     version = version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M")
     artifact = {
         "version": version,
@@ -201,6 +201,7 @@ def train(
         "stage_threshold": 0.5,
         "thresholds": thresholds,
         "blocked_hosts": blocked,
+        "blocked_pages": blocked_pages,
     }
     artifact_path = out_dir / ARTIFACT_NAME
     joblib.dump(artifact, artifact_path, compress=3)
@@ -245,6 +246,7 @@ def train(
         },
         "metrics": metrics,
         "blocked_hosts": len(blocked),
+        "blocked_pages": len(blocked_pages),
         "training_seconds": round(time.perf_counter() - started, 1),
         "libraries": {
             "python": platform.python_version(),

@@ -214,3 +214,32 @@ def test_the_fast_vectorizers_give_scikit_learns_rows(shipped_model):
     char = next(v for v in shipped_model._vectorizers if v.analyzer == "char_wb")
     for text in texts:
         assert sorted(char_wb_ngrams(text, *char.ngram_range)) == sorted(char.build_analyzer()(text))
+
+
+def test_reputation_matches_what_the_blocklist_lists(small_model_dir):
+    """The list names scam pages on big platforms (www.facebook.com/<page>, sites.google.com/view/<page>):
+    those pages are flagged, the platforms are not; bare hosts are flagged with their subdomains."""
+    model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
+    assert model.blocked_host("https://www.facebook.com/") is None
+    assert model.blocked_host("https://www.facebook.com/some.ordinary.page") is None
+    assert model.blocked_host("https://youtube.com/watch?v=abc") is None
+    assert model.blocked_host("https://sites.google.com/view/another-site") is None
+    assert model.blocked_host("https://www.facebook.com/BVCHORAY") == "facebook.com/bvchoray"
+    assert model.blocked_host("http://facebook.com/BVCHORAY/posts/12?x=1") == "facebook.com/bvchoray"
+    assert model.blocked_host("https://sites.google.com/view/hoadondo/") == "sites.google.com/view/hoadondo"
+    assert model.blocked_host("https://0.watch-video.net/login") == "0.watch-video.net"
+    assert model.blocked_host("https://a.b.0.watch-video.net:8443/") == "0.watch-video.net"
+    assert model.blocked_host("https://watch-video.net/") is None
+
+
+def test_a_link_inside_a_page_does_not_make_the_page_a_phishing_site(small_model_dir):
+    model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
+    html = (
+        "<title>Banana bread</title><p>Mash three ripe bananas, stir in flour and bake for an hour.</p>"
+        '<a href="https://www.facebook.com/BVCHORAY">share</a> <a href="http://0.watch-video.net/">x</a>'
+    )
+    page = model.score_page(html, url="https://recipes.example/banana-bread")
+    assert not any(e.startswith("known phishing site") for e in page.evidence_for("scam").evidence)
+    assert page.scam < 0.99
+    listed = model.score_page(html, url="https://www.facebook.com/BVCHORAY")
+    assert (listed.alert, listed.scam_kind) == ("scam", "phishing")
