@@ -106,9 +106,29 @@ class FastTfidf:
         return columns, values.astype(self.dtype)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        rows = [self._row(text) for text in texts]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(columns) for columns, _ in rows])
-        indices = np.concatenate([columns for columns, _ in rows]) if rows else np.empty(0, np.int32)
-        data = np.concatenate([values for _, values in rows]) if rows else np.empty(0, self.dtype)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), self.width))
+        if len(texts) == 1:
+            columns, values = self._row(texts[0])
+            return sp.csr_matrix(
+                (values, columns, np.array([0, len(columns)])), shape=(1, self.width), dtype=self.dtype
+            )
+        # A batch: every row's n-gram columns at once, counted, weighted and normalised with numpy.
+        get = self.vocabulary.get
+        columns: list[int] = []
+        indptr = [0]
+        for text in texts:
+            columns += [i for i in map(get, self.analyze(text)) if i is not None]
+            indptr.append(len(columns))
+        counts = sp.csr_matrix(
+            (np.ones(len(columns)), np.asarray(columns, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(texts), self.width),
+        )
+        counts.sum_duplicates()
+        data = counts.data
+        if self.sublinear_tf:
+            data = np.log(data) + 1.0
+        data = data * self.idf[counts.indices]
+        squares = np.add.reduceat(data * data, counts.indptr[:-1]) if len(data) else np.zeros(len(texts))
+        lengths = np.diff(counts.indptr)
+        norms = np.where(lengths > 0, np.sqrt(squares), 1.0)
+        data /= np.repeat(norms, lengths)
+        return sp.csr_matrix((data.astype(self.dtype), counts.indices, counts.indptr), shape=counts.shape)

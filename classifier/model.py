@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 
 from classifier.datasets import WINDOW_TURNS, blocklist_key, sha256_file
 from classifier.decision import EXPLICIT_STAGES, MIN_THRESHOLD, Policy, Thresholds, decide
@@ -47,6 +46,19 @@ EVIDENCE_STOPWORDS = frozenset(
 MIN_DISTINCT_STAGES = 2
 SOFT_STAGES = frozenset({"trust_building", "flattery"})
 SINGLE_BEAT_CAP = 0.6
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a CSR feature matrix as its column indices and values (cheaper than slicing a matrix)."""
+
+    indices: np.ndarray
+    data: np.ndarray
+
+    @classmethod
+    def of(cls, x: sp.csr_matrix, i: int) -> _Row:
+        start, end = x.indptr[i], x.indptr[i + 1]
+        return cls(x.indices[start:end], x.data[start:end])
 
 
 @dataclass(frozen=True)
@@ -173,7 +185,7 @@ class RiskModel:
         """Calibrated probabilities of each risk for feature rows: the same as the trained calibrated
         classifiers' ``predict_proba`` (checked by training), computed as one sparse product."""
         decision = np.asarray(x @ self._weights) + self._intercepts
-        proba = expit(-(self._calibration[:, 0] * decision + self._calibration[:, 1]))
+        proba = 1.0 / (1.0 + np.exp(self._calibration[:, 0] * decision + self._calibration[:, 1]))
         return {k: proba[:, i] for i, k in enumerate(self._risks)}
 
     def score_messages(self, texts: Sequence[str], kind: str = "message") -> list[Score]:
@@ -185,7 +197,7 @@ class RiskModel:
         x = self.vectorize([normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)])
         probs = self.probabilities(x)
         scores = [
-            self._decide(text, x[i], lang, float(probs["scam"][i]), float(probs["grooming"][i]))
+            self._decide(text, _Row.of(x, i), lang, float(probs["scam"][i]), float(probs["grooming"][i]))
             for i, (text, lang) in enumerate(zip(clipped, langs, strict=True))
         ]
         if kind == "page":
@@ -199,11 +211,14 @@ class RiskModel:
                     scores[i] = self.apply_own_decision(replace(scores[i], stages=(stage,)))
         return scores
 
-    def scam_kind(self, row: sp.csr_matrix) -> str:
+    def scam_kind(self, row: sp.csr_matrix | _Row) -> str:
         """The scam kind (one of ``SCAM_KINDS``) a feature row reads most like; "" without a kind model."""
         if not self._kinds or self._kind_weights is None:
             return ""
-        logits = np.asarray(row @ self._kind_weights).ravel() + self._kind_intercepts
+        if isinstance(row, _Row):
+            logits = row.data @ self._kind_weights[row.indices] + self._kind_intercepts
+        else:
+            logits = np.asarray(row @ self._kind_weights).ravel() + self._kind_intercepts
         return self._kinds[int(np.argmax(logits))]
 
     def score_message(self, text: str) -> Score:
@@ -317,7 +332,7 @@ class RiskModel:
         best = len(trace.windows) - 1 if ratios[-1] >= 1.0 else int(np.argmax(ratios))
         score = self._decide(
             trace.windows[best],
-            trace.x[best],
+            _Row.of(trace.x, best),
             trace.langs[best],
             float(trace.scam.max()),
             float(trace.grooming.max()),
@@ -383,7 +398,7 @@ class RiskModel:
         return None
 
     # -- decisions and explanations -------------------------------------------------------------------
-    def _decide(self, text: str, row: sp.csr_matrix, lang: str, scam: float, grooming: float) -> Score:
+    def _decide(self, text: str, row: _Row, lang: str, scam: float, grooming: float) -> Score:
         """A score with each risk's own evidence where that risk could matter, decided at the model's own
         thresholds by :func:`classifier.decision.decide` (the one place that thresholds)."""
         by_risk = []
@@ -411,7 +426,7 @@ class RiskModel:
         )
 
     def explain(
-        self, text: str, row: sp.csr_matrix, lang: str, label: str
+        self, text: str, row: _Row | sp.csr_matrix, lang: str, label: str
     ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
         """The phrases that pushed ``label``'s score up most, as they appear in ``text``, with their spans.
 
