@@ -127,8 +127,8 @@ class FastTfidf:
         if self.sublinear_tf:
             data = np.log(data) + 1.0
         data = data * self.idf[counts.indices]
-        squares = np.add.reduceat(data * data, counts.indptr[:-1]) if len(data) else np.zeros(len(texts))
         lengths = np.diff(counts.indptr)
+        squares = np.bincount(np.repeat(np.arange(len(texts)), lengths), data * data, minlength=len(texts))
         norms = np.where(lengths > 0, np.sqrt(squares), 1.0)
         data /= np.repeat(norms, lengths)
         return sp.csr_matrix((data.astype(self.dtype), counts.indices, counts.indptr), shape=counts.shape)

@@ -46,6 +46,7 @@ EVIDENCE_STOPWORDS = frozenset(
 MIN_DISTINCT_STAGES = 2
 SOFT_STAGES = frozenset({"trust_building", "flattery"})
 SINGLE_BEAT_CAP = 0.6
+STAGE_TURN_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,13 @@ class RiskModel:
         grooming = np.empty(len(windows))
         for i, sender in enumerate(senders):
             own = seen.setdefault(sender, [])
-            if turn_stages[i] and turn_stages[i] not in own:
+            # A stage counts when its turn reads risky on its own too: "see you after school" between
+            # classmates names a meeting without being one.
+            if (
+                turn_stages[i]
+                and turn_stages[i] not in own
+                and newest_grooming[i] >= STAGE_TURN_FLOOR * alert
+            ):
                 own.append(turn_stages[i])
             stages.append(tuple(own))
             g = float(probs["grooming"][i])

@@ -222,6 +222,7 @@ def test_the_fast_vectorizers_give_scikit_learns_rows():
             "Congratulations you won an iPhone " * 40,
             "gửi ảnh đi, đừng nói với bố mẹ nha " * 10,
             "Sign in. Password. Forgot password? Create account",
+            "",
         )
     ]
     features = build_features().fit((texts[:2] + texts[5:] + ["ok ok robux free gift"]) * 3)
