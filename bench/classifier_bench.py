@@ -55,14 +55,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# Peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives exec, so a child started from this process
+# would report this process's peak, not its own.
 SCORING_PROCESS = """
-import resource
+import re
 from classifier.model import RiskModel
 from bench.classifier_bench import realistic_page
 model = RiskModel.load()
 model.score_messages(["see you at school tomorrow", "em oi cho chi xin stk nhe"] * 500)
 model.score_page(realistic_page(1), url="https://homework.example/")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with open("/proc/self/status") as fh:
+    print(int(re.search(r"VmHWM:\\s+(\\d+)", fh.read()).group(1)) / 1024)
 """
 
 

@@ -68,7 +68,8 @@ def _load_model(model_path: Path | None):
 @click.option("--version", default=None, help="Version string for the model card (default: the date).")
 @click.option(
     "--leave-one-out/--no-leave-one-out",
-    default=False,
+    default=True,
+    show_default=True,
     help="Also refit without each real source and measure on it (the card's leave-one-source-out table).",
 )
 def train(
