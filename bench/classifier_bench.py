@@ -2,7 +2,8 @@
 score), model load time, peak RSS and the artifact's size, measured on the shipped model in one process.
 
 Run: ``.venv/bin/python bench/classifier_bench.py [--quick] [--json]``; the scorer is single-threaded.
-Targets: >= 5,000 messages/s, <= 5 ms p50 per 100 KB page, RSS <= 250 MB, model file <= 30 MB.
+Targets: >= 5,000 messages/s, <= 5 ms p50 per 100 KB page, a fresh scoring process (interpreter, model,
+scoring) <= 150 MB RSS, model file <= 30 MB.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import random
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +53,30 @@ def realistic_page(seed: int, size: int = PAGE_BYTES) -> str:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# Peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives exec, so a child started from this process
+# would report this process's peak, not its own.
+SCORING_PROCESS = """
+import re
+from classifier.model import RiskModel
+from bench.classifier_bench import realistic_page
+model = RiskModel.load()
+model.score_messages(["see you at school tomorrow", "em oi cho chi xin stk nhe"] * 500)
+model.score_page(realistic_page(1), url="https://homework.example/")
+with open("/proc/self/status") as fh:
+    print(int(re.search(r"VmHWM:\\s+(\\d+)", fh.read()).group(1)) / 1024)
+"""
+
+
+def scoring_process_rss() -> float:
+    """Peak RSS (MB) of a fresh process that only loads the model and scores messages and a page: what the
+    proxy's scoring process holds, interpreter included."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", SCORING_PROCESS], capture_output=True, text=True, check=True, cwd=root
+    )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def run(quick: bool) -> list[dict]:
@@ -131,10 +158,17 @@ def run(quick: bool) -> list[dict]:
         },
         {
             "benchmark": "classifier",
-            "metric": "peak RSS",
+            "metric": "scoring process peak RSS (fresh process)",
+            "value": round(scoring_process_rss()),
+            "unit": "MB",
+            "target": "<= 150",
+        },
+        {
+            "benchmark": "classifier",
+            "metric": "benchmark process peak RSS (with its data)",
             "value": round(peak_rss),
             "unit": "MB",
-            "target": "<= 250",
+            "target": "",
         },
         {
             "benchmark": "classifier",

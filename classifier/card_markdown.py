@@ -74,6 +74,59 @@ def card_markdown(card: dict[str, Any]) -> str:
             f"- benign conversations that ever raised an alert: {timing['benign_conversations_alerted']:.0%} "
             f"of {timing['benign_conversations']}",
         ]
+    if real := metrics.get("real_conversations"):
+        lines += [
+            "",
+            "## Real chats replayed turn by turn (held-out Perverted-Justice chats, chitchat)",
+            f"- offenders' sides: {real['offender_recall']:.1%} of {real['offender_chats']} alerted; "
+            "the alert "
+            f"a median of {real['median_turns_after_risk_start']} of the offender's turns after the risk "
+            f"starts; {real['alerted_at_or_before_risk_start']:.0%} of alerts at or before that turn",
+            f"- decoy sides (what a child's side looks like) scored as if a counterpart had written them: "
+            f"{real['decoy_sides_alerted']:.1%} of {real['decoy_sides']} ever alerted (a child's side of an "
+            "explicit chat echoes it); as the child's own turns they never count",
+            f"- ordinary chitchat conversations: {real['chitchat_alerted']:.1%} of "
+            f"{real['chitchat_conversations']} ever alerted",
+        ]
+    if loso := metrics.get("leave_one_source_out"):
+        lines += [
+            "",
+            "## Leave one source out",
+            "Each real source's risk refitted without that source, measured on its held-out split: how the "
+            "model does on text it has not seen the like of.",
+            "",
+            *METRICS_HEADER,
+        ]
+        for name, figures in loso.items():
+            lines += metric_rows(f"without {name}", figures)
+    if kinds := metrics.get("scam_kinds"):
+        lines += [
+            "",
+            "## Scam kinds (held-out scams with a known kind)",
+            "",
+            "| kind | n | right |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {k} | {v['n']} | {v['accuracy']:.1%} |" for k, v in kinds.items()]
+    if calibration := metrics.get("calibration"):
+        lines += ["", "## Calibration (held-out split)", "", "| risk | bin | n | mean predicted | observed |"]
+        lines += ["|---|---|---|---|---|"]
+        for risk, rows in calibration.items():
+            lines += [
+                f"| {risk} | {r['bin']} | {r['n']} | {r['mean_predicted']:.3f} | {r['observed']:.3f} |"
+                for r in rows
+            ]
+    if parity := card.get("parity"):
+        lines += [
+            "",
+            "## Scorer parity",
+            f"The plain scorer (numpy arrays and JSON, no scikit-learn) against the trained pipeline on "
+            f"{parity['texts']} held-out texts: largest feature difference "
+            f"{parity['max_feature_difference']:.1e}, "
+            f"scam {parity['max_scam_difference']:.1e}, grooming {parity['max_grooming_difference']:.1e}, "
+            f"stages {parity.get('max_stage_difference', 0):.1e}, kind disagreements "
+            f"{parity.get('kind_disagreements', 0)}.",
+        ]
     lines += ["", "## Data", "", "| file | sha256 |", "|---|---|"]
     lines += [f"| `{d['path']}` | `{d['sha256'][:16]}…` |" for d in card["data"]]
     lines += ["", "## Limitations", *[f"- {item}" for item in card["limitations"]], ""]

@@ -33,6 +33,7 @@ GROOMING_STAGES = (
     "personal_info",
     "photo_request",
     "meeting",
+    "sexual_talk",  # sexual talk, questions or requests aimed at a child: high severity on its own
 )
 PLATFORMS = (
     "discord",

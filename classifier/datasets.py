@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from classifier.corpus import CorpusItem, iter_corpus
 from classifier.folding import fold
@@ -34,6 +35,7 @@ class Example:
     group: str
     hard_negative: bool = False
     stage: str | None = None
+    scam_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,25 @@ class DataFile:
     path: Path
     sha256: str
     rows: int
+
+
+# The scam kind (classifier.records.SCAM_KINDS) of each scam scenario the corpus names: what advice fits.
+SCENARIO_KINDS = {
+    **dict.fromkeys(
+        "free_robux free_vbucks free_diamonds free_skins fake_giveaway fake_prize lottery".split(),
+        "free_currency",
+    ),
+    **dict.fromkeys(
+        "phishing_login verification_code bank_alert parcel_delivery account_trade card_scam".split(),
+        "phishing",
+    ),
+    **dict.fromkeys(("easy_job", "crypto", "loan_app", "fake_scholarship", "advance_fee"), "job_crypto"),
+    "sextortion": "sextortion",
+    "online_kidnapping": "online_kidnapping",
+    **dict.fromkeys(
+        ("impersonation", "parent_emergency", "fake_shop", "gift_card", "charity_fake"), "other_scam"
+    ),
+}
 
 
 def sha256_file(path: Path) -> str:
@@ -76,7 +97,13 @@ def load_sms_mendeley(root: Path) -> list[Example]:
     path = root / "sms-smishing-mendeley" / "smishing_train.tsv"
     return [
         Example(
-            text, "benign" if label == "ham" else "scam", "en", "message", "sms-mendeley", f"mendeley:{i}"
+            text,
+            "benign" if label == "ham" else "scam",
+            "en",
+            "message",
+            "sms-mendeley",
+            f"mendeley:{i}",
+            scam_kind="phishing" if label == "smishing" else None,
         )
         for i, (label, text) in enumerate(_tsv(path))
     ]
@@ -92,7 +119,9 @@ def load_nazario(root: Path, max_chars: int = 3000) -> list[Example]:
             body = re.sub(r"\s+", " ", row.get("body") or "").strip()
             text = f"{row.get('subject') or ''}\n{body}"[:max_chars].strip()
             if text:
-                examples.append(Example(text, "scam", "en", "page", "nazario", f"nazario:{i}"))
+                examples.append(
+                    Example(text, "scam", "en", "page", "nazario", f"nazario:{i}", scam_kind="phishing")
+                )
     return examples
 
 
@@ -108,8 +137,10 @@ def load_vihsd(root: Path) -> list[Example]:
     return examples
 
 
-def load_chitchat(max_conversations: int | None = None, seed: int = 13) -> list[Example]:
-    """Everyday English chat between strangers (the ``chitchat-dataset`` wheel): messages and windows."""
+def load_chitchat_conversations(
+    max_conversations: int | None = None, seed: int = 13
+) -> list[tuple[str, list[str]]]:
+    """``(key, turns)`` of everyday English chat between strangers (the ``chitchat-dataset`` wheel)."""
     try:
         import chitchat_dataset
     except ImportError:
@@ -121,10 +152,17 @@ def load_chitchat(max_conversations: int | None = None, seed: int = 13) -> list[
     random.Random(seed).shuffle(keys)
     if max_conversations is not None:
         keys = keys[:max_conversations]
-    examples = []
+    out = []
     for key in keys:
         turns = [" ".join(m["text"] for m in turn) for turn in conversations[key]["messages"]]
-        turns = [t for t in turns if t.strip()]
+        out.append((key, [t for t in turns if t.strip()]))
+    return out
+
+
+def load_chitchat(max_conversations: int | None = None, seed: int = 13) -> list[Example]:
+    """Everyday English chat between strangers: messages and windows of one speaker's turns."""
+    examples = []
+    for key, turns in load_chitchat_conversations(max_conversations, seed):
         for i, turn in enumerate(turns[:6]):
             examples.append(Example(turn, "benign", "en", "message", "chitchat", f"chitchat:{key}:{i}"))
         # A window of the other speaker's turns, as the grooming scorer sees a counterpart.
@@ -134,6 +172,131 @@ def load_chitchat(max_conversations: int | None = None, seed: int = 13) -> list[
                 examples.append(
                     Example("\n".join(window), "benign", "en", "conversation", "chitchat", f"chitchat:{key}")
                 )
+    return examples
+
+
+def template_key(text: str, words: int = 6) -> str:
+    """What messages sent from one template share: their first few words with every digit alike."""
+    return " ".join(re.findall(r"\w+", re.sub(r"\d+", "0", fold(text)))[:words])
+
+
+def load_vi_sms(root: Path) -> list[Example]:
+    """Real Vietnamese SMS (IE403): ordinary commercial and service text next to real smishing. Grouped by
+    message template, so that one carrier's or bank's template never straddles the train/test split."""
+    path = root / "vi-sms-ie403" / "vi_sms_train.jsonl"
+    examples = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            text = (row.get("text") or "").strip()
+            if text:
+                label = "scam" if row["label"] == "scam" else "benign"
+                examples.append(
+                    Example(text, label, "vi", "message", "vi-sms", f"vi-sms:{template_key(text)}")
+                )
+    return examples
+
+
+# Where an offender's side of a Perverted-Justice chat turns risky: talk of sex or bodies, pictures and
+# cameras, secrecy from parents, meeting. Age questions are left out on purpose: nearly every chat of the
+# set opens with one, and the risk is what follows. Deliberately mild words; the model learns the explicit
+# language from the data itself.
+_RISK_CUE = re.compile(
+    r"\b(?:sex\w*|naked|nude\w*|kiss\w*|touch\w*|bra|panties|underwear|lingerie|virgin|horny|bed|"
+    r"shower|bikini|body|pics?|pictures?|photos?|cam|webcam|secret|don'?t tell|dont tell|ur mom|your mom|"
+    r"parents|alone|meet|come over|pick (?:you|u) up|hotel|my place|love (?:you|u)|ily|make out)\b"
+)
+PJ_WINDOWS_PER_SIDE = 16
+PJ_MESSAGES_PER_SIDE = 10
+PJ_DECOY_WINDOWS_PER_SIDE = 8
+
+
+def risk_start(messages: list[str]) -> int | None:
+    """Index of an offender's first message that shows the risk (see ``_RISK_CUE``), or None."""
+    for i, text in enumerate(messages):
+        if _RISK_CUE.search(fold(text)):
+            return i
+    return None
+
+
+def _spread(indices: list[int], count: int) -> list[int]:
+    """``count`` items evenly spread over ``indices`` (deterministic)."""
+    if len(indices) <= count:
+        return indices
+    step = len(indices) / count
+    return [indices[int(k * step)] for k in range(count)]
+
+
+def iter_pj_chats(root: Path) -> Iterator[dict]:
+    """The Perverted-Justice chats, one side per row. Never print or log their text."""
+    with open(root / "grooming-perverted-justice" / "pj_chats.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            yield json.loads(line)
+
+
+def load_pj_grooming(root: Path) -> list[Example]:
+    """Real offenders' sides become grooming from where the risk starts (windows of their recent turns, and
+    their risky single messages); decoy sides are what a child's side looks like: benign."""
+    examples = []
+    for row in iter_pj_chats(root):
+        group = f"pj:{row['chat']}"
+        turns = [m for m in row["messages"] if isinstance(m, str) and m.strip()]
+        if row["role"] == "predator":
+            start = risk_start(turns)
+            if start is None:
+                continue
+            for end in _spread(list(range(start, len(turns))), PJ_WINDOWS_PER_SIDE):
+                window = "\n".join(turns[max(start, end - WINDOW_TURNS + 1) : end + 1])
+                examples.append(Example(window, "grooming", "en", "conversation", "pj-offender", group))
+            risky = [i for i in range(start, len(turns)) if _RISK_CUE.search(fold(turns[i]))]
+            for i in _spread(risky, PJ_MESSAGES_PER_SIDE):
+                examples.append(Example(turns[i], "grooming", "en", "message", "pj-offender", group))
+        else:
+            ends = _spread(list(range(WINDOW_TURNS - 1, len(turns))), PJ_DECOY_WINDOWS_PER_SIDE)
+            for end in ends:
+                window = "\n".join(turns[end - WINDOW_TURNS + 1 : end + 1])
+                examples.append(Example(window, "benign", "en", "conversation", "pj-decoy", group))
+    return examples
+
+
+# Real ordinary web pages, from Debian's documentation packages (HTML manuals as a browser shows them:
+# navigation, headings, "Search", "Contents" and all). Read from the system at train time; a machine without
+# the packages trains without them, and the model card lists what was there. Install with
+#   apt-get install debian-handbook libreoffice-help-en-us libreoffice-help-vi maint-guide-vi python3-doc
+PAGE_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("debian-handbook-en", "/usr/share/doc/debian-handbook/html/en-US", "en"),
+    ("debian-handbook-vi", "/usr/share/doc/debian-handbook/html/vi-VN", "vi"),
+    ("libreoffice-help-en", "/usr/share/libreoffice/help/en-US", "en"),
+    ("libreoffice-help-vi", "/usr/share/libreoffice/help/vi", "vi"),
+    ("maint-guide-vi", "/usr/share/doc/maint-guide-vi", "vi"),
+    ("python3-doc", "/usr/share/doc/python3.11-doc/html", "en"),
+)
+PAGES_PER_SOURCE = 300
+MIN_PAGE_CHARS = 200
+
+
+def page_files(max_per_source: int = PAGES_PER_SOURCE) -> list[tuple[str, str, Path]]:
+    """``(source, lang, path)`` of the documentation pages present on this machine, evenly sampled."""
+    found = []
+    for name, folder, lang in PAGE_SOURCES:
+        paths = sorted(Path(folder).rglob("*.htm*")) if Path(folder).is_dir() else []
+        found += [(name, lang, p) for p in _spread(paths, max_per_source)]
+    return found
+
+
+def load_pages(max_per_source: int = PAGES_PER_SOURCE) -> list[Example]:
+    """Ordinary real pages (benign), as the page scorer reads them: title and visible text."""
+    from classifier.extract import extract_visible_text
+
+    examples = []
+    for name, lang, path in page_files(max_per_source):
+        try:
+            page = extract_visible_text(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        text = page.combined()
+        if len(text) >= MIN_PAGE_CHARS:
+            examples.append(Example(text, "benign", lang, "page", f"pages:{name}", f"page:{path}"))
     return examples
 
 
@@ -170,14 +333,25 @@ def examples_from_corpus(items: Iterable[CorpusItem]) -> list[Example]:
                     group,
                     item.hard_negative,
                     stage=item.stage,
+                    scam_kind=SCENARIO_KINDS.get(item.scenario) if item.label == "scam" else None,
                 )
             )
             continue
         for text, _, staged in conversation_windows(item.messages):
             if item.label == "grooming" and not staged:
                 continue
+            kind = SCENARIO_KINDS.get(item.scenario) if item.label == "scam" else None
             examples.append(
-                Example(text, item.label, item.lang, "conversation", "corpus", group, item.hard_negative)
+                Example(
+                    text,
+                    item.label,
+                    item.lang,
+                    "conversation",
+                    "corpus",
+                    group,
+                    item.hard_negative,
+                    scam_kind=kind,
+                )
             )
         for message in item.messages:
             if message.get("stage"):
@@ -215,6 +389,8 @@ def shared_data_files(root: Path) -> list[Path]:
         root / "vi-comments-vihsd" / "train.csv",
         root / "vi-comments-vihsd" / "dev.csv",
         root / "vi-phishing-domains-chongluadao" / "domains.txt",
+        root / "vi-sms-ie403" / "vi_sms_train.jsonl",
+        root / "grooming-perverted-justice" / "pj_chats.jsonl",
     ]
 
 
@@ -231,6 +407,9 @@ def load_all(
         load_sms_mendeley(shared),
         load_nazario(shared),
         load_vihsd(shared),
+        load_vi_sms(shared),
+        load_pj_grooming(shared),
+        load_pages(limit_per_source or PAGES_PER_SOURCE),
         load_chitchat(chitchat_conversations, seed=seed),
         examples_from_corpus(iter_corpus(corpus_paths)),
     ]
@@ -245,17 +424,39 @@ def load_all(
     return dedupe(ex for source in sources for ex in source)
 
 
-def load_domain_blocklist(shared: Path) -> list[str]:
-    """Hosts from the Chống Lừa Đảo phishing blocklist (entries may be bare hosts or URLs)."""
-    hosts = []
+def blocklist_key(url: str) -> tuple[str, str]:
+    """``(host, path)`` of a blocklist entry or a visited URL, in the one form both are compared in: lower
+    case, no scheme, port, ``www.`` or fragment, the path percent-decoded and without a trailing slash (the
+    query kept, since some listed pages differ only by it)."""
+    entry = url.strip()
+    entry = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", entry).split("#", 1)[0]
+    host, sep, path = entry.partition("/")
+    if not sep and "?" in host:
+        host, _, query = host.partition("?")
+        path = "?" + query
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].lower().strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    path = unquote(path).lower().rstrip("/")
+    return host, path
+
+
+def load_domain_blocklist(shared: Path) -> tuple[list[str], list[str]]:
+    """The Chống Lừa Đảo phishing blocklist as it lists things: ``(hosts, pages)``.
+
+    A bare host entry lists the host (and its subdomains). An entry with a path lists one page, for
+    example a scam page on www.facebook.com: that is a URL prefix (``host/path``), never the whole platform.
+    """
+    hosts, pages = [], []
     with open(shared / "vi-phishing-domains-chongluadao" / "domains.txt", encoding="utf-8") as fh:
         for line in fh:
-            entry = line.strip().lower()
-            if not entry or entry.startswith("#"):
+            if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            entry = re.sub(r"^[a-z]+://", "", entry).split("/")[0].split(":")[0]
-            if entry.startswith("www."):
-                entry = entry[4:]
-            if "." in entry:
-                hosts.append(entry)
-    return hosts
+            host, path = blocklist_key(line)
+            if "." not in host:
+                continue
+            if path:
+                pages.append(f"{host}/{path.lstrip('/')}")
+            else:
+                hosts.append(host)
+    return hosts, pages

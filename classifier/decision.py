@@ -16,6 +16,9 @@ from classifier.records import RISKS, Score
 SENSITIVITY_FACTORS = {"low": 1.25, "normal": 1.0, "high": 0.75}
 SENSITIVITIES = tuple(SENSITIVITY_FACTORS)
 MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.99
+# Grooming that shows one of these stages is high severity whatever its probability: sexual talk, questions or
+# image requests aimed at a child.
+EXPLICIT_STAGES = frozenset({"sexual_talk", "photo_request"})
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,11 @@ def decide(score: Score, policy: Policy, child: str = "") -> Decision | None:
     _, risk, p = best
     cuts = policy.thresholds.get(risk, FALLBACK)
     own = score.evidence_for(risk)
+    explicit = risk == "grooming" and not EXPLICIT_STAGES.isdisjoint(score.stages)
     return Decision(
         category=risk,
         kind=score.kind_for(risk),
-        severity=cuts.severity(p),
+        severity="high" if explicit else cuts.severity(p),
         probability=p,
         evidence=own.evidence,
         snippet=own.snippet,

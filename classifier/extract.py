@@ -10,6 +10,11 @@ from selectolax.lexbor import LexborHTMLParser
 from classifier.records import PageText
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "head"]
+# Navigation and boilerplate around the main content ("Log in", "Sign up", "Free shipping", menus, cookie
+# notes, footers): words every site carries, so they say nothing of a page and must not drive its score.
+_BOILERPLATE_SELECTORS = (
+    "nav, footer, aside, [role='navigation'], [role='contentinfo'], [role='complementary']"
+)
 _HIDDEN_SELECTORS = (
     "[hidden], [aria-hidden='true'], input[type='hidden'], "
     "[style*='display:none'], [style*='display: none'], "
@@ -50,7 +55,8 @@ def _extract_flat(html: str) -> PageText:
 
 
 def extract_visible_text(html: str) -> PageText:
-    """Title, visible body text (its first ``MAX_TEXT_CHARS``) and link targets of ``html``.
+    """Title, visible main text (its first ``MAX_TEXT_CHARS``; navigation, footers and sidebars left out)
+    and link targets of ``html``.
 
     Never raises on malformed markup: the parser repairs it as a browser would (and markup nested too deep
     to parse quickly is read without a parser).
@@ -64,6 +70,8 @@ def extract_visible_text(html: str) -> PageText:
         href for a in tree.css("a[href]")[:MAX_LINKS] if (href := (a.attributes.get("href") or "").strip())
     )
     for node in tree.css(_HIDDEN_SELECTORS):
+        node.decompose()
+    for node in tree.css(_BOILERPLATE_SELECTORS):
         node.decompose()
     tree.strip_tags(_INVISIBLE_TAGS)
     root = tree.body or tree.root

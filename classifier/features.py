@@ -1,8 +1,9 @@
 """TF-IDF features at scoring time, computed the way the fitted scikit-learn vectorizers do, only faster.
 
-scikit-learn's ``transform`` spends most of a page's scoring time in per-n-gram Python loops. Scoring needs
-no fitting, so :class:`FastTfidf` reads a fitted ``TfidfVectorizer``'s vocabulary and idf once and then
-builds each row with list comprehensions and numpy. ``tests/classifier/test_model.py`` checks that its rows
+scikit-learn's ``transform`` spends most of a page's scoring time in per-n-gram Python loops, and importing
+it costs memory a small device does not have. Scoring needs no fitting, so :class:`FastTfidf` takes a fitted
+vectorizer's vocabulary and idf (as stored in the plain artifact) and builds each row with list
+comprehensions and numpy. ``tests/classifier/test_model.py`` checks that its rows
 equal scikit-learn's.
 """
 
@@ -10,11 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:  # scoring never imports scikit-learn; only training hands fitted vectorizers in
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
@@ -32,11 +37,8 @@ def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
     return grams
 
 
-def _word_analyzer(vectorizer: TfidfVectorizer) -> Callable[[str], list[str]]:
-    pattern = re.compile(vectorizer.token_pattern)
-    low, high = vectorizer.ngram_range
-    if (low, high) not in ((1, 1), (1, 2)):
-        return vectorizer.build_analyzer()
+def word_ngrams(pattern: re.Pattern[str], high: int) -> Callable[[str], list[str]]:
+    """Word 1- (and 2-) grams exactly as scikit-learn's word analyzer (no lowercasing, no stop words)."""
 
     def analyze(text: str) -> list[str]:
         tokens = pattern.findall(text)
@@ -47,24 +49,48 @@ def _word_analyzer(vectorizer: TfidfVectorizer) -> Callable[[str], list[str]]:
     return analyze
 
 
-class FastTfidf:
-    """Rows of a fitted ``TfidfVectorizer`` (no lowercasing, no stop words, l2 norm, smooth idf)."""
+@dataclass(frozen=True)
+class VectorizerSpec:
+    """What a fitted ``TfidfVectorizer`` does, as plain data: the artifact stores this, not the object."""
 
-    def __init__(self, vectorizer: TfidfVectorizer) -> None:
-        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
-        self.sublinear_tf = vectorizer.sublinear_tf
+    name: str
+    analyzer: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    token_pattern: str
+    sublinear_tf: bool
+
+    @classmethod
+    def of(cls, name: str, vectorizer: TfidfVectorizer) -> VectorizerSpec:
+        if vectorizer.lowercase or vectorizer.stop_words is not None or vectorizer.norm != "l2":
+            raise ValueError(f"only l2-normalised, case-kept tf-idf without stop words: {vectorizer}")
+        if vectorizer.analyzer not in ("word", "char_wb") or not vectorizer.use_idf:
+            raise ValueError(f"unsupported analyzer {vectorizer.analyzer!r}")
+        low, high = vectorizer.ngram_range
+        if vectorizer.analyzer == "word" and (low, high) not in ((1, 1), (1, 2)):
+            raise ValueError(f"word n-grams {vectorizer.ngram_range} are not supported")
+        return cls(name, vectorizer.analyzer, (low, high), vectorizer.token_pattern, vectorizer.sublinear_tf)
+
+
+class FastTfidf:
+    """Rows of a fitted tf-idf vectorizer (no lowercasing, no stop words, l2 norm, smooth idf), from its
+    vocabulary and idf alone: no scikit-learn needed at scoring time."""
+
+    def __init__(self, spec: VectorizerSpec, vocabulary: dict[str, int], idf: np.ndarray) -> None:
+        self.spec = spec
+        self.vocabulary = vocabulary
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.sublinear_tf = spec.sublinear_tf
         self.width = len(self.idf)
-        self.dtype = vectorizer.dtype
-        if vectorizer.analyzer == "char_wb" and not vectorizer.lowercase:
-            low, high = vectorizer.ngram_range
+        self.dtype = np.float32
+        low, high = spec.ngram_range
+        if spec.analyzer == "char_wb":
             self.analyze: Callable[[str], list[str]] = lambda text: char_wb_ngrams(text, low, high)
-        elif vectorizer.analyzer == "word" and not vectorizer.lowercase and vectorizer.stop_words is None:
-            self.analyze = _word_analyzer(vectorizer)
         else:
-            self.analyze = vectorizer.build_analyzer()
-        if vectorizer.norm != "l2" or not vectorizer.use_idf:
-            raise ValueError(f"FastTfidf supports l2-normalised tf-idf only, not {vectorizer!r}")
+            self.analyze = word_ngrams(re.compile(spec.token_pattern), high)
+
+    @classmethod
+    def from_vectorizer(cls, vectorizer: TfidfVectorizer, name: str = "") -> FastTfidf:
+        return cls(VectorizerSpec.of(name, vectorizer), vectorizer.vocabulary_, vectorizer.idf_)
 
     def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         get = self.vocabulary.get
@@ -80,9 +106,29 @@ class FastTfidf:
         return columns, values.astype(self.dtype)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        rows = [self._row(text) for text in texts]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(columns) for columns, _ in rows])
-        indices = np.concatenate([columns for columns, _ in rows]) if rows else np.empty(0, np.int32)
-        data = np.concatenate([values for _, values in rows]) if rows else np.empty(0, self.dtype)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), self.width))
+        if len(texts) == 1:
+            columns, values = self._row(texts[0])
+            return sp.csr_matrix(
+                (values, columns, np.array([0, len(columns)])), shape=(1, self.width), dtype=self.dtype
+            )
+        # A batch: every row's n-gram columns at once, counted, weighted and normalised with numpy.
+        get = self.vocabulary.get
+        columns: list[int] = []
+        indptr = [0]
+        for text in texts:
+            columns += [i for i in map(get, self.analyze(text)) if i is not None]
+            indptr.append(len(columns))
+        counts = sp.csr_matrix(
+            (np.ones(len(columns)), np.asarray(columns, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(texts), self.width),
+        )
+        counts.sum_duplicates()
+        data = counts.data
+        if self.sublinear_tf:
+            data = np.log(data) + 1.0
+        data = data * self.idf[counts.indices]
+        lengths = np.diff(counts.indptr)
+        squares = np.bincount(np.repeat(np.arange(len(texts)), lengths), data * data, minlength=len(texts))
+        norms = np.where(lengths > 0, np.sqrt(squares), 1.0)
+        data /= np.repeat(norms, lengths)
+        return sp.csr_matrix((data.astype(self.dtype), counts.indices, counts.indptr), shape=counts.shape)

@@ -5,26 +5,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import joblib
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 
-from classifier.datasets import WINDOW_TURNS, sha256_file
-from classifier.decision import MIN_THRESHOLD, Policy, Thresholds, decide
+from classifier.datasets import WINDOW_TURNS, blocklist_key, sha256_file
+from classifier.decision import EXPLICIT_STAGES, MIN_THRESHOLD, Policy, Thresholds, decide
 from classifier.extract import extract_visible_text
-from classifier.features import FastTfidf
+from classifier.features import FastTfidf, VectorizerSpec
 from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
 from classifier.records import ChatMessage, PageText, RiskEvidence, Score
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-ARTIFACT_NAME = "notalone-model.joblib"
+# A plain artifact: numpy arrays and JSON in one .npz, read with allow_pickle=False, so loading it can run
+# no code; the scorer needs numpy and scipy only (scikit-learn is for training).
+ARTIFACT_NAME = "notalone-model.npz"
 CARD_NAME = "model-card.json"
 # Pages are scored on their title and the start of their visible text: scam pages say what they want early,
 # and the cap keeps a 100 KB page within a few milliseconds (bench/classifier_bench.py).
@@ -41,17 +40,65 @@ EVIDENCE_STOPWORDS = frozenset(
 )
 
 
+# Grooming in a conversation: how many distinct stages one counterpart must show before a window counts in
+# full, and where a window of a counterpart short of that is held (a fraction of the alert threshold).
+# Trust building and flattery are listed but do not count towards that: every friendly chat has them.
+MIN_DISTINCT_STAGES = 2
+SOFT_STAGES = frozenset({"trust_building", "flattery"})
+SINGLE_BEAT_CAP = 0.6
+STAGE_TURN_FLOOR = 0.5
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a CSR feature matrix as its column indices and values (cheaper than slicing a matrix)."""
+
+    indices: np.ndarray
+    data: np.ndarray
+
+    @classmethod
+    def of(cls, x: sp.csr_matrix, i: int) -> _Row:
+        start, end = x.indptr[i], x.indptr[i + 1]
+        return cls(x.indices[start:end], x.data[start:end])
+
+
+@dataclass(frozen=True)
+class ConversationTrace:
+    """A conversation replayed turn by turn: per counterpart turn, its window and risks."""
+
+    windows: tuple[str, ...]
+    langs: tuple[str, ...]
+    turn_index: tuple[int, ...]
+    scam: np.ndarray
+    grooming: np.ndarray
+    stages: tuple[tuple[str, ...], ...]
+    senders: tuple[str, ...]
+    x: Any
+
+
 class ModelLoadError(RuntimeError):
     """The model artifact is missing, unreadable, or does not match its model card."""
 
 
 class ModelIntegrityError(ModelLoadError):
-    """The artifact's sha256 differs from the one recorded in the model card: refuse to unpickle it."""
+    """The artifact's sha256 differs from the one recorded in the model card: refuse to read it."""
 
 
 def host_digest(host: str) -> str:
     """How blocklisted hosts are kept in the artifact: a short hash, not the list itself."""
     return hashlib.sha256(host.encode()).hexdigest()[:16]
+
+
+def _page_prefixes(host: str, path: str) -> list[str]:
+    """``host/a``, ``host/a/b``, ... up to the whole path (query included): every listed page a URL may
+    be at or below."""
+    path = path.lstrip("/")
+    base, _, query = path.partition("?")
+    segments = [s for s in base.split("/") if s]
+    prefixes = [f"{host}/{'/'.join(segments[: i + 1])}" for i in range(len(segments))]
+    if query:
+        prefixes.append(f"{host}/{base}?{query}")
+    return prefixes
 
 
 def _hosts_with_parents(host: str) -> list[str]:
@@ -62,28 +109,40 @@ def _hosts_with_parents(host: str) -> list[str]:
 class RiskModel:
     """Scam and grooming risk from text. Thread-safe: scoring never mutates the model."""
 
-    def __init__(self, artifact: dict[str, Any]) -> None:
-        self.version: str = artifact["version"]
-        self.features = artifact["features"]
-        self.classifiers = {"scam": artifact["scam"], "grooming": artifact["grooming"]}
-        self.stage_model = artifact.get("stage")
-        self.stage_threshold: float = artifact.get("stage_threshold", 0.5)
-        self.thresholds = {k: Thresholds(**v) for k, v in artifact["thresholds"].items()}
+    def __init__(self, artifact: Mapping[str, np.ndarray]) -> None:
+        """``artifact``: the arrays of a plain artifact (see :func:`read_artifact`; training builds them)."""
+        meta = json.loads(text_of(artifact["meta"]))
+        self.version: str = meta["version"]
+        self.thresholds = {k: Thresholds(**v) for k, v in meta["thresholds"].items()}
         self.policy = Policy(self.thresholds)
-        self.blocked_hosts: frozenset[str] = frozenset(artifact.get("blocked_hosts", ()))
-        names = self.features.get_feature_names_out()
-        self._word_feature = np.array([n.startswith("word__") for n in names])
-        self._phrases = np.array([n.split("__", 1)[1] for n in names], dtype=object)
-        self._vectorizers = [v for _, v in self.features.transformer_list]
-        self._fast_vectorizers = [FastTfidf(v) for v in self._vectorizers]
+        self.stage_threshold: float = meta.get("stage_threshold", 0.5)
+        self.blocked_hosts: frozenset[str] = frozenset(json.loads(text_of(artifact["blocked_hosts"])))
+        self.blocked_pages: frozenset[str] = frozenset(json.loads(text_of(artifact["blocked_pages"])))
+        self._fast_vectorizers: list[FastTfidf] = []
+        phrases: list[str] = []
+        word_feature: list[np.ndarray] = []
+        for spec in meta["vectorizers"]:
+            spec = VectorizerSpec(**{**spec, "ngram_range": tuple(spec["ngram_range"])})
+            terms = json.loads(text_of(artifact[f"vocab_{spec.name}"]))
+            vocabulary = {term: i for i, term in enumerate(terms)}
+            self._fast_vectorizers.append(FastTfidf(spec, vocabulary, artifact[f"idf_{spec.name}"]))
+            phrases += terms
+            word_feature.append(np.full(len(terms), spec.analyzer == "word"))
+        self._word_feature = np.concatenate(word_feature)
+        self._phrases = np.array(phrases, dtype=object)
         # Both risks in one sparse product: weights (features x risks), intercepts, and each risk's
-        # sigmoid calibration, read out of the fitted classifiers.
-        self._risks = tuple(self.classifiers)
-        linear = [_calibrated_linear(self.classifiers[k]) for k in self._risks]
-        self._coef = {k: linear[i][0] for i, k in enumerate(self._risks)}
-        self._weights = np.column_stack([w for w, _, _ in linear]).astype(np.float32)
-        self._intercepts = np.array([b for _, b, _ in linear])
-        self._calibration = np.array([ab for _, _, ab in linear])
+        # sigmoid calibration.
+        self._risks: tuple[str, ...] = tuple(meta["risks"])
+        self._weights = np.asarray(artifact["weights"], dtype=np.float32)
+        self._intercepts = np.asarray(artifact["intercepts"], dtype=np.float64)
+        self._calibration = np.asarray(artifact["calibration"], dtype=np.float64)
+        self._coef = {k: self._weights[:, i] for i, k in enumerate(self._risks)}
+        self._kinds: tuple[str, ...] = tuple(meta.get("kinds", ()))
+        self._kind_weights = artifact.get("kind_weights")
+        self._kind_intercepts = artifact.get("kind_intercepts")
+        self._stages: tuple[str, ...] = tuple(meta.get("stages", ()))
+        self._stage_weights = artifact.get("stage_weights")
+        self._stage_intercepts = artifact.get("stage_intercepts")
 
     # -- loading ---------------------------------------------------------------------------------------
     @classmethod
@@ -105,19 +164,18 @@ class RiskModel:
                 "refusing to load a file that may have been tampered with"
             )
         try:
-            artifact = joblib.load(path)
-            return cls(artifact)
-        except Exception as exc:  # a corrupt pickle can raise almost anything
+            return cls(read_artifact(path))
+        except Exception as exc:  # a corrupt archive can raise almost anything
             raise ModelLoadError(f"model artifact {path} could not be loaded: {exc!r}") from exc
 
     # -- scoring ---------------------------------------------------------------------------------------
     def vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
-        """TF-IDF features of already-normalised texts (the vectorizers called directly: no joblib)."""
-        if len(normalized) != 1:  # a batch: scikit-learn's own transform is the faster one
-            return sp.hstack([v.transform(normalized) for v in self._vectorizers], format="csr")
-        # One row (a page, a message): the fast vectorizers, and the blocks joined directly, since
-        # sp.hstack's general path costs more than the whole linear model.
+        """TF-IDF features of already-normalised texts."""
         blocks = [v.transform(normalized) for v in self._fast_vectorizers]
+        if len(normalized) != 1:
+            return sp.hstack(blocks, format="csr")
+        # One row (a page, a message): the blocks joined directly, since sp.hstack's general path costs
+        # more than the whole linear model.
         offsets = np.cumsum([0] + [b.shape[1] for b in blocks[:-1]])
         indices = np.concatenate([b.indices + off for b, off in zip(blocks, offsets, strict=True)])
         data = np.concatenate([b.data for b in blocks])
@@ -125,10 +183,10 @@ class RiskModel:
         return sp.csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, width))
 
     def probabilities(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
-        """Calibrated probabilities of each risk for feature rows: the same as each classifier's
-        ``predict_proba``, computed as one sparse product."""
+        """Calibrated probabilities of each risk for feature rows: the same as the trained calibrated
+        classifiers' ``predict_proba`` (checked by training), computed as one sparse product."""
         decision = np.asarray(x @ self._weights) + self._intercepts
-        proba = expit(-(self._calibration[:, 0] * decision + self._calibration[:, 1]))
+        proba = 1.0 / (1.0 + np.exp(self._calibration[:, 0] * decision + self._calibration[:, 1]))
         return {k: proba[:, i] for i, k in enumerate(self._risks)}
 
     def score_messages(self, texts: Sequence[str], kind: str = "message") -> list[Score]:
@@ -139,10 +197,30 @@ class RiskModel:
             return []
         x = self.vectorize([normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)])
         probs = self.probabilities(x)
-        return [
-            self._decide(text, x[i], lang, float(probs["scam"][i]), float(probs["grooming"][i]))
+        scores = [
+            self._decide(text, _Row.of(x, i), lang, float(probs["scam"][i]), float(probs["grooming"][i]))
             for i, (text, lang) in enumerate(zip(clipped, langs, strict=True))
         ]
+        if kind == "page":
+            return scores
+        # A single message that shows an explicit stage (sexual talk, an image request) says so: the
+        # decision makes such grooming high severity.
+        risky = [i for i, s in enumerate(scores) if s.grooming >= MIN_THRESHOLD]
+        if risky:
+            for i, stage in zip(risky, self._stages_of_rows(x[risky]), strict=True):
+                if stage in EXPLICIT_STAGES:
+                    scores[i] = self.apply_own_decision(replace(scores[i], stages=(stage,)))
+        return scores
+
+    def scam_kind(self, row: sp.csr_matrix | _Row) -> str:
+        """The scam kind (one of ``SCAM_KINDS``) a feature row reads most like; "" without a kind model."""
+        if not self._kinds or self._kind_weights is None:
+            return ""
+        if isinstance(row, _Row):
+            logits = row.data @ self._kind_weights[row.indices] + self._kind_intercepts
+        else:
+            logits = np.asarray(row @ self._kind_weights).ravel() + self._kind_intercepts
+        return self._kinds[int(np.argmax(logits))]
 
     def score_message(self, text: str) -> Score:
         return self.score_messages([text])[0]
@@ -154,9 +232,7 @@ class RiskModel:
     def score_page_text(self, page: PageText, url: str = "") -> Score:
         text = page.combined()
         score = self.score_messages([text], kind="page")[0]
-        blocked = self.blocked_host(*page.links[:50])
-        if blocked:
-            score = self._known_phishing(score, blocked, text)
+        # Only the page's own address counts: a link inside a page (to Facebook, say) says nothing of it.
         return self.with_url_reputation(replace(score, title=page.title), url)
 
     def with_url_reputation(self, score: Score, url: str) -> Score:
@@ -168,78 +244,168 @@ class RiskModel:
         blocked = self.blocked_host(url)
         return self._known_phishing(score, blocked, score.snippet) if blocked else score
 
-    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
-        """Score a conversation over a sliding window of each counterpart's recent turns.
-
-        The conversation's risk is that of its riskiest window, so risk that builds up across turns
-        is caught as soon as one window holds enough of it; ``stages`` lists the grooming stages seen.
-        """
+    def conversation_trace(self, messages: Sequence[ChatMessage]) -> ConversationTrace:
+        """Each counterpart turn's window, its scam probability and its conversation-level grooming
+        probability, oldest first (see :meth:`score_conversation`)."""
         windows: list[str] = []
+        senders: list[str] = []
+        newest: list[str] = []
+        turn_index: list[int] = []
         by_sender: dict[str, list[str]] = {}
-        for message in messages:
+        for index, message in enumerate(messages):
             if message.from_child or not message.text.strip():
                 continue
             turns = by_sender.setdefault(message.sender, [])
             turns.append(message.text[:MAX_MESSAGE_CHARS])
             windows.append("\n".join(turns[-WINDOW_TURNS:]))
+            senders.append(message.sender)
+            newest.append(turns[-1])
+            turn_index.append(index)
         if not windows:
-            return Score(scam=0.0, grooming=0.0)
+            return ConversationTrace((), (), (), np.zeros(0), np.zeros(0), (), (), None)
         langs = [detect_lang(w) for w in windows]
         x = self.vectorize([normalize(w, lang) for w, lang in zip(windows, langs, strict=True)])
         probs = self.probabilities(x)
+        x_newest = self.vectorize([normalize(t) for t in newest])
+        turn_stages = self._stages_of_rows(x_newest)
+        newest_grooming = self.probabilities(x_newest)["grooming"]
+        certain = self.thresholds["grooming"].high
+        alert = self.thresholds["grooming"].alert
+        seen: dict[str, list[str]] = {}
+        stages: list[tuple[str, ...]] = []
+        grooming = np.empty(len(windows))
+        for i, sender in enumerate(senders):
+            own = seen.setdefault(sender, [])
+            # A stage counts when its turn reads risky on its own too: "see you after school" between
+            # classmates names a meeting without being one.
+            if (
+                turn_stages[i]
+                and turn_stages[i] not in own
+                and newest_grooming[i] >= STAGE_TURN_FLOOR * alert
+            ):
+                own.append(turn_stages[i])
+            stages.append(tuple(own))
+            g = float(probs["grooming"][i])
+            # One risky-looking beat is not grooming: the same counterpart has to show at least
+            # MIN_DISTINCT_STAGES different stages, unless the window alone is beyond doubt.
+            risky = sum(stage not in SOFT_STAGES for stage in own)
+            # Beyond doubt: the window is, and so is the newest turn on its own, and that turn is not merely
+            # one of the ordinary-looking stages (an age question, a gift): explicit talk is.
+            ordinary_stage = turn_stages[i] is not None and turn_stages[i] not in EXPLICIT_STAGES
+            beyond_doubt = g >= certain and newest_grooming[i] >= certain and not ordinary_stage
+            escalated = risky >= MIN_DISTINCT_STAGES or beyond_doubt
+            grooming[i] = g if escalated else min(g, SINGLE_BEAT_CAP * alert)
+        return ConversationTrace(
+            tuple(windows),
+            tuple(langs),
+            tuple(turn_index),
+            probs["scam"],
+            grooming,
+            tuple(stages),
+            tuple(senders),
+            x,
+        )
+
+    def first_alert_turn(self, messages: Sequence[ChatMessage]) -> int | None:
+        """The index in ``messages`` of the turn at which replaying the conversation first alerts (the
+        model's own thresholds), or None: for measuring how early a conversation is caught."""
+        trace = self.conversation_trace(messages)
+        for i in range(len(trace.windows)):
+            if (
+                trace.scam[i] >= self.thresholds["scam"].alert
+                or trace.grooming[i] >= self.thresholds["grooming"].alert
+            ):
+                return trace.turn_index[i]
+        return None
+
+    def score_conversation(self, messages: Sequence[ChatMessage]) -> Score:
+        """Score a conversation per counterpart, over time.
+
+        Each counterpart turn is scored with that counterpart's last few turns (a window). Grooming is
+        decided per counterpart: a window counts in full only once that counterpart has shown at least
+        two distinct grooming stages (age probe, secrecy, move to a private app, ...) or the window alone
+        is beyond doubt (explicit talk aimed at the child); one risky-looking beat in an ordinary chat is
+        held below the alert threshold. The child's own turns never count. ``stages`` lists the stages
+        the alerting counterpart showed, in the order first seen.
+        """
+        trace = self.conversation_trace(messages)
+        if not trace.windows:
+            return Score(scam=0.0, grooming=0.0)
         ratios = np.maximum(
-            probs["scam"] / self.thresholds["scam"].alert,
-            probs["grooming"] / self.thresholds["grooming"].alert,
+            trace.scam / self.thresholds["scam"].alert, trace.grooming / self.thresholds["grooming"].alert
         )
         # Evidence and snippet come from the newest window when it is risky (it holds the latest turns, which
         # a parent needs to see), else from the riskiest one.
-        best = len(windows) - 1 if ratios[-1] >= 1.0 else int(np.argmax(ratios))
+        best = len(trace.windows) - 1 if ratios[-1] >= 1.0 else int(np.argmax(ratios))
         score = self._decide(
-            windows[best], x[best], langs[best], float(probs["scam"].max()), float(probs["grooming"].max())
+            trace.windows[best],
+            _Row.of(trace.x, best),
+            trace.langs[best],
+            float(trace.scam.max()),
+            float(trace.grooming.max()),
         )
-        stages = self.stages_seen([m.text for m in messages if not m.from_child])
-        if score.alert != "grooming":
-            return Score(
-                **{
-                    **score.__dict__,
-                    "stages": stages if score.grooming >= 0.5 * self.thresholds["grooming"].alert else (),
-                }
-            )
-        return Score(**{**score.__dict__, "stages": stages})
+        riskiest = int(np.argmax(trace.grooming))
+        stages = trace.stages[riskiest]
+        if score.alert != "grooming" and score.grooming < 0.5 * self.thresholds["grooming"].alert:
+            stages = ()
+        return replace(score, stages=stages)
+
+    def stage_probabilities(self, x: sp.csr_matrix) -> np.ndarray:
+        """Each row's probability of every stage class (``"none"`` included): a softmax over linear scores,
+        as the trained multinomial logistic regression's ``predict_proba``."""
+        logits = np.asarray(x @ self._stage_weights, dtype=np.float64) + self._stage_intercepts
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def stage_of(self, normalized: Sequence[str]) -> list[str | None]:
+        """The grooming stage each (normalised) message shows, or None."""
+        if self._stage_weights is None or not normalized:
+            return [None] * len(normalized)
+        return self._stages_of_rows(self.vectorize(list(normalized)))
+
+    def _stages_of_rows(self, x: sp.csr_matrix) -> list[str | None]:
+        if self._stage_weights is None:
+            return [None] * x.shape[0]
+        out: list[str | None] = []
+        for row in self.stage_probabilities(x):
+            best = int(np.argmax(row))
+            stage = self._stages[best]
+            out.append(stage if stage != "none" and row[best] >= self.stage_threshold else None)
+        return out
 
     def stages_seen(self, texts: Sequence[str]) -> tuple[str, ...]:
         """Grooming stages shown by any of the texts, in the order first seen."""
-        if self.stage_model is None or not texts:
-            return ()
-        x = self.vectorize([normalize(t[:MAX_MESSAGE_CHARS]) for t in texts])
-        proba = self.stage_model.predict_proba(x)
-        classes = list(self.stage_model.classes_)
         seen: list[str] = []
-        for row in proba:
-            best = int(np.argmax(row))
-            stage = classes[best]
-            if stage != "none" and row[best] >= self.stage_threshold and stage not in seen:
+        for stage in self.stage_of([normalize(t[:MAX_MESSAGE_CHARS]) for t in texts]):
+            if stage and stage not in seen:
                 seen.append(stage)
         return tuple(seen)
 
     def blocked_host(self, *urls: str) -> str | None:
-        """The first host (or parent domain) of ``urls`` on the phishing blocklist, if any."""
-        if not self.blocked_hosts:
+        """The blocklist entry that the first listed one of ``urls`` is under, if any: a listed host (or
+        a parent domain of it), or a listed page (``host/path``) that the URL is at or below.
+
+        A page listed on a big platform (``facebook.com/<a scam page>``) lists that page only: the
+        platform's other pages are not on the list.
+        """
+        if not self.blocked_hosts and not self.blocked_pages:
             return None
         for url in urls:
             if not url:
                 continue
-            try:
-                host = urlsplit(url if "//" in url else f"//{url}").hostname
-            except ValueError:
-                continue
-            for candidate in _hosts_with_parents(host or ""):
+            host, path = blocklist_key(url)
+            for candidate in _hosts_with_parents(host):
                 if host_digest(candidate) in self.blocked_hosts:
                     return candidate
+            if path and self.blocked_pages:
+                for prefix in _page_prefixes(host, path):
+                    if host_digest(prefix) in self.blocked_pages:
+                        return prefix
         return None
 
     # -- decisions and explanations -------------------------------------------------------------------
-    def _decide(self, text: str, row: sp.csr_matrix, lang: str, scam: float, grooming: float) -> Score:
+    def _decide(self, text: str, row: _Row, lang: str, scam: float, grooming: float) -> Score:
         """A score with each risk's own evidence where that risk could matter, decided at the model's own
         thresholds by :func:`classifier.decision.decide` (the one place that thresholds)."""
         by_risk = []
@@ -249,7 +415,8 @@ class RiskModel:
                 evidence, spans = self.explain(text, row, lang, risk)
                 own = RiskEvidence(evidence, snippet_around(text, spans[0] if spans else None))
                 by_risk.append((risk, own))
-        score = Score(scam=scam, grooming=grooming, lang=lang, by_risk=tuple(by_risk))
+        kind = self.scam_kind(row) if scam >= MIN_THRESHOLD else ""
+        score = Score(scam=scam, grooming=grooming, lang=lang, by_risk=tuple(by_risk), scam_kind=kind)
         return self.apply_own_decision(score)
 
     def apply_own_decision(self, score: Score) -> Score:
@@ -266,7 +433,7 @@ class RiskModel:
         )
 
     def explain(
-        self, text: str, row: sp.csr_matrix, lang: str, label: str
+        self, text: str, row: _Row | sp.csr_matrix, lang: str, label: str
     ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
         """The phrases that pushed ``label``'s score up most, as they appear in ``text``, with their spans.
 
@@ -327,14 +494,12 @@ def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET
     return re.sub(r"\s+", " ", piece).strip()
 
 
-def _calibrated_linear(classifier: Any) -> tuple[np.ndarray, float, tuple[float, float]]:
-    """Weights, intercept and sigmoid calibration ``(a, b)`` of a ``CalibratedClassifierCV`` fitted with
-    ``ensemble=False`` over a linear model: ``p = expit(-(a * (x @ w + intercept) + b))``."""
-    (calibrated,) = classifier.calibrated_classifiers_
-    (calibrator,) = calibrated.calibrators
-    estimator = calibrated.estimator
-    return (
-        np.asarray(estimator.coef_).ravel(),
-        float(np.ravel(estimator.intercept_)[0]),
-        (float(calibrator.a_), float(calibrator.b_)),
-    )
+def text_of(array: np.ndarray) -> str:
+    """A UTF-8 string stored in the artifact as a uint8 array."""
+    return np.asarray(array, dtype=np.uint8).tobytes().decode("utf-8")
+
+
+def read_artifact(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a plain artifact. ``allow_pickle=False``: an artifact can hold numbers and text only."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}

@@ -354,6 +354,7 @@ def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
     return expansions
 
 
+@lru_cache(maxsize=8192)
 def evidence_pattern(phrase: str, lang: str) -> re.Pattern[str]:
     """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``)."""
     words = phrase.split()

@@ -7,20 +7,22 @@ conversation's windows never straddle the split and the same data always splits 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import platform
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import joblib
 import numpy as np
 import scipy
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
@@ -34,8 +36,9 @@ from classifier.datasets import (
     sha256_file,
     shared_data_files,
 )
+from classifier.features import VectorizerSpec
 from classifier.metrics import choose_threshold, precision_cut, report
-from classifier.model import ARTIFACT_NAME, CARD_NAME, MAX_PAGE_CHARS, RiskModel, host_digest
+from classifier.model import ARTIFACT_NAME, CARD_NAME, MAX_PAGE_CHARS, RiskModel, host_digest, read_artifact
 from classifier.normalize import detect_lang, normalize
 from classifier.records import ChatMessage
 
@@ -51,12 +54,40 @@ HYPERPARAMETERS = {
     "class_weight": "balanced",
     "corpus_weight": 4.0,
     "hard_negative_weight": 8.0,
-    "calibration": "sigmoid, 3-fold",
+    "calibration": "sigmoid, fitted on the validation split",
     "severity_medium_precision": 0.97,
     "severity_high_precision": 0.995,
 }
 
 Progress = Callable[[str], None]
+
+
+LIMITATIONS = [
+    (
+        "Real grooming data is the Perverted-Justice chats only (English, 2004-2016, adult decoys, one site);"
+        " a chat's risk start is found by a list of mild cue words, not by hand. Vietnamese grooming, today's"
+        " platforms and kid-targeted scams come from the project's own writing: those rows are optimistic."
+    ),
+    (
+        "Real Vietnamese SMS (IE403) is small: 27 held-out scams; its figures move a lot with a few messages,"
+        " and ordinary carrier and bank text still alerts more often than the 2 % target."
+    ),
+    (
+        "Real ordinary pages are documentation (Debian handbook, LibreOffice help, Python docs, EN and VI) "
+        "read from Debian packages when installed, plus a few dozen written pages; there are no real news or "
+        "recipe pages in training."
+    ),
+    (
+        "The leave-one-source-out table shows how much each real source is needed: without the Vietnamese "
+        "SMS, most ordinary Vietnamese commercial text alerts; without the real chats, real offenders are "
+        "missed."
+    ),
+    ("UCI SMS spam is 2000s premium-rate marketing; its figures overstate modern smishing performance."),
+    (
+        "Pages are scored on their title and first 2,500 characters of visible main text (navigation, footers"
+        " and sidebars left out)."
+    ),
+]
 
 
 def split_of(group: str, seed: int = SEED) -> str:
@@ -95,15 +126,17 @@ def sample_weight(example: Example) -> float:
     return 1.0
 
 
-def _calibrated_logistic() -> CalibratedClassifierCV:
+def _calibrated_logistic(x_train, y_train, weights, x_val, y_val) -> CalibratedClassifierCV:
+    """A logistic regression fitted once on the training split, its probabilities calibrated (sigmoid) on
+    the validation split: one fit instead of one per fold, so that training fits a small machine."""
     base = LogisticRegression(
         C=HYPERPARAMETERS["logistic_C"],
         class_weight=HYPERPARAMETERS["class_weight"],
         solver="liblinear",
         max_iter=2000,
         random_state=SEED,
-    )
-    return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+    ).fit(x_train, y_train, sample_weight=weights)
+    return CalibratedClassifierCV(FrozenEstimator(base), method="sigmoid").fit(x_val, y_val)
 
 
 def _normalized(examples: Iterable[Example]) -> list[str]:
@@ -124,6 +157,7 @@ def train(
     chitchat_conversations: int | None = 3000,
     version: str | None = None,
     progress: Progress = print,
+    leave_one_out: bool = False,
 ) -> dict:
     """Train, evaluate on the held-out split, and write the artifact and its card to ``out_dir``."""
     from classifier.model import MODELS_DIR
@@ -159,10 +193,13 @@ def train(
     for label in ("scam", "grooming"):
         progress(f"fitting the {label} classifier (logistic regression, sigmoid-calibrated)")
         y = np.array([ex.label == label for ex in train_set])
-        classifiers[label] = _calibrated_logistic().fit(x["train"], y, sample_weight=weights)
+        y_val = np.array([ex.label == label for ex in val_set])
+        classifiers[label] = _calibrated_logistic(x["train"], y, weights, x["validation"], y_val)
 
     progress("fitting the grooming-stage classifier")
     stage_model = _fit_stage_model(features, train_set)
+    progress("fitting the scam-kind classifier")
+    kind_model = _fit_kind_model(x["train"], train_set)
 
     progress("choosing thresholds on validation data")
     thresholds = {}
@@ -188,24 +225,19 @@ def train(
         }
     progress(f"thresholds: {thresholds}")
 
-    blocked = (
-        sorted({host_digest(h) for h in load_domain_blocklist(shared)}) if limit_per_source is None else []
-    )
+    listed_hosts, listed_pages = load_domain_blocklist(shared)
+    blocked = sorted({host_digest(h) for h in listed_hosts})
+    blocked_pages = sorted({host_digest(p) for p in listed_pages})
     version = version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M")
-    artifact = {
-        "version": version,
-        "features": features,
-        "scam": classifiers["scam"],
-        "grooming": classifiers["grooming"],
-        "stage": stage_model,
-        "stage_threshold": 0.5,
-        "thresholds": thresholds,
-        "blocked_hosts": blocked,
-    }
+    artifact = plain_artifact(
+        version, features, classifiers, stage_model, kind_model, thresholds, blocked, blocked_pages
+    )
     artifact_path = out_dir / ARTIFACT_NAME
-    joblib.dump(artifact, artifact_path, compress=3)
+    write_artifact(artifact_path, artifact)
 
-    model = RiskModel(artifact)
+    model = RiskModel(read_artifact(artifact_path))
+    progress("checking that the plain scorer scores the held-out split exactly as the trained pipeline")
+    parity = pipeline_parity(model, features, classifiers, stage_model, kind_model, x_text["test"][:3000])
     progress("evaluating on the held-out test split")
     metrics = evaluate_examples(model, test_set)
     test_conversations = [
@@ -213,8 +245,15 @@ def train(
         for item in iter_corpus(corpus_paths)
         if item.kind == "conversation" and split_of(f"corpus:{item.id}") == "test"
     ]
-    if limit_per_source is None:
-        metrics["grooming_timing"] = grooming_timing(model, test_conversations)
+    metrics["grooming_timing"] = grooming_timing(model, test_conversations)
+    progress("replaying held-out real chats (Perverted-Justice offenders and decoys, chitchat)")
+    metrics["real_conversations"] = real_conversation_replay(
+        model, shared, chitchat_conversations, max_chats=None if limit_per_source is None else 6
+    )
+    metrics["calibration"] = calibration_table(model, test_set)
+    metrics["scam_kinds"] = kind_report(model, test_set)
+    if leave_one_out:
+        metrics["leave_one_source_out"] = leave_one_source_out(model, x, parts, weights, progress)
     card = {
         "name": "NotAlone scam and grooming risk model",
         "version": version,
@@ -244,22 +283,17 @@ def train(
             k: (list(v.items()) if isinstance(v, dict) else v) for k, v in HYPERPARAMETERS.items()
         },
         "metrics": metrics,
+        "parity": parity,
         "blocked_hosts": len(blocked),
+        "blocked_pages": len(blocked_pages),
         "training_seconds": round(time.perf_counter() - started, 1),
         "libraries": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
             "numpy": np.__version__,
             "scipy": scipy.__version__,
-            "joblib": joblib.__version__,
         },
-        "limitations": [
-            "No public dataset labels grooming or kid-targeted scams; those figures come from the project's "
-            "own hand-written corpus and are optimistic for real chat.",
-            "UCI SMS spam is 2000s premium-rate marketing; its figures overstate modern smishing "
-            "performance.",
-            "Pages are scored on their title and first 2,500 characters of visible text.",
-        ],
+        "limitations": LIMITATIONS,
     }
     (out_dir / CARD_NAME).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out_dir / CARD_NAME).with_suffix(".md").write_text(card_markdown(card), encoding="utf-8")
@@ -268,6 +302,175 @@ def train(
         f"in {card['training_seconds']} s"
     )
     return card
+
+
+def _calibrated_linear(classifier: CalibratedClassifierCV) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Weights, intercept and sigmoid calibration ``(a, b)`` of a calibrated linear model with one
+    calibrated classifier: ``p = expit(-(a * (x @ w + intercept) + b))``."""
+    (calibrated,) = classifier.calibrated_classifiers_
+    (calibrator,) = calibrated.calibrators
+    estimator = calibrated.estimator
+    estimator = getattr(estimator, "estimator", estimator)  # unwrap a FrozenEstimator
+    return (
+        np.asarray(estimator.coef_).ravel(),
+        float(np.ravel(estimator.intercept_)[0]),
+        (float(calibrator.a_), float(calibrator.b_)),
+    )
+
+
+def _class_weights(model: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+    """``(features x classes, classes)`` linear scores of a fitted logistic regression whose argmax (and,
+    for a multinomial model, softmax) is its prediction. Two classes: ``[-z/2, z/2]``, whose softmax is
+    the binary model's sigmoid."""
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    intercept = np.asarray(model.intercept_, dtype=np.float64)
+    if coef.shape[0] == 1:
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    return coef.T.astype(np.float32), intercept
+
+
+def _utf8(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def plain_artifact(
+    version: str,
+    features: FeatureUnion,
+    classifiers: dict[str, CalibratedClassifierCV],
+    stage_model: LogisticRegression | None,
+    kind_model: LogisticRegression | None,
+    thresholds: dict,
+    blocked_hosts: list[str],
+    blocked_pages: list[str],
+) -> dict[str, np.ndarray]:
+    """The fitted pipeline as plain arrays and JSON (what :class:`RiskModel` reads): vocabularies in column
+    order, idf, the linear weights, intercepts and calibrations."""
+    arrays: dict[str, np.ndarray] = {}
+    specs = []
+    for name, vectorizer in features.transformer_list:
+        spec = VectorizerSpec.of(name, vectorizer)
+        specs.append({**spec.__dict__, "ngram_range": list(spec.ngram_range)})
+        terms = [""] * len(vectorizer.vocabulary_)
+        for term, column in vectorizer.vocabulary_.items():
+            terms[column] = term
+        arrays[f"vocab_{name}"] = _utf8(json.dumps(terms, ensure_ascii=False))
+        arrays[f"idf_{name}"] = np.asarray(vectorizer.idf_, dtype=np.float64)
+    risks = list(classifiers)
+    linear = [_calibrated_linear(classifiers[k]) for k in risks]
+    arrays["weights"] = np.column_stack([w for w, _, _ in linear]).astype(np.float32)
+    arrays["intercepts"] = np.array([b for _, b, _ in linear])
+    arrays["calibration"] = np.array([ab for _, _, ab in linear])
+    meta = {
+        "format": 1,
+        "version": version,
+        "risks": risks,
+        "thresholds": thresholds,
+        "vectorizers": specs,
+        "stage_threshold": 0.5,
+    }
+    if stage_model is not None:
+        meta["stages"] = [str(c) for c in stage_model.classes_]
+        arrays["stage_weights"], arrays["stage_intercepts"] = _class_weights(stage_model)
+    if kind_model is not None:
+        meta["kinds"] = [str(c) for c in kind_model.classes_]
+        arrays["kind_weights"], arrays["kind_intercepts"] = _class_weights(kind_model)
+    arrays["meta"] = _utf8(json.dumps(meta, ensure_ascii=False, sort_keys=True))
+    arrays["blocked_hosts"] = _utf8(json.dumps(blocked_hosts))
+    arrays["blocked_pages"] = _utf8(json.dumps(blocked_pages))
+    return arrays
+
+
+def write_artifact(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An .npz (a zip of .npy arrays) written byte for byte the same for the same arrays: fixed member
+    order and timestamps, so that the same data and seed give the same sha256."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            archive.writestr(info, buffer.getvalue())
+
+
+def pipeline_parity(
+    model: RiskModel,
+    features: FeatureUnion,
+    classifiers: dict[str, CalibratedClassifierCV],
+    stage_model: LogisticRegression | None,
+    kind_model: LogisticRegression | None,
+    normalized: list[str],
+) -> dict:
+    """How far the plain scorer's figures are from the trained scikit-learn pipeline's on ``normalized``
+    texts: the largest probability difference per risk and for the stages, and kind disagreements."""
+    x_pipeline = features.transform(normalized)
+    x_plain = model.vectorize(normalized)
+    result = {
+        "texts": len(normalized),
+        "max_feature_difference": float(abs(x_pipeline - x_plain).max()) if normalized else 0.0,
+    }
+    plain = model.probabilities(x_plain)
+    for risk, classifier in classifiers.items():
+        diff = np.abs(classifier.predict_proba(x_pipeline)[:, 1] - plain[risk])
+        result[f"max_{risk}_difference"] = float(diff.max()) if normalized else 0.0
+    if stage_model is not None:
+        diff = np.abs(stage_model.predict_proba(x_pipeline) - model.stage_probabilities(x_plain))
+        result["max_stage_difference"] = float(diff.max()) if normalized else 0.0
+    if kind_model is not None:
+        predicted = kind_model.predict(x_pipeline)
+        result["kind_disagreements"] = int(
+            sum(model.scam_kind(x_plain[i]) != predicted[i] for i in range(len(normalized)))
+        )
+    return result
+
+
+# Leave-one-source-out: each real source, and the risk it speaks to.
+LOSO_SOURCES = {
+    "vi-sms": ("scam", ("vi-sms",)),
+    "pj": ("grooming", ("pj-offender", "pj-decoy")),
+    "pages": ("scam", ("pages:",)),
+    "sms-mendeley": ("scam", ("sms-mendeley",)),
+    "nazario": ("scam", ("nazario",)),
+}
+
+
+def leave_one_source_out(
+    model: RiskModel,
+    x: dict,
+    parts: dict[str, list[Example]],
+    weights: np.ndarray,
+    progress: Progress,
+) -> dict:
+    """For each real source: the risk's classifier refitted without that source's training and validation
+    examples, then measured on the source's held-out split at the shipped thresholds (the other risk as
+    shipped). How the model does on text it has not seen the like of. The vocabulary is the shipped one."""
+    table = {}
+    train_set, val_set, test_set = parts["train"], parts["validation"], parts["test"]
+    for name, (risk, prefixes) in LOSO_SOURCES.items():
+        keep_train = np.array([not ex.source.startswith(prefixes) for ex in train_set])
+        keep_val = np.array([not ex.source.startswith(prefixes) for ex in val_set])
+        rows = [i for i, ex in enumerate(test_set) if ex.source.startswith(prefixes)]
+        if not rows or keep_train.all():
+            continue
+        progress(f"leave-one-source-out: {risk} without {name}")
+        y = np.array([ex.label == risk for ex in train_set])[keep_train]
+        y_val = np.array([ex.label == risk for ex in val_set])[keep_val]
+        classifier = _calibrated_logistic(
+            x["train"][keep_train], y, weights[keep_train], x["validation"][keep_val], y_val
+        )
+        x_test = x["test"][rows]
+        p_risk = classifier.predict_proba(x_test)[:, 1]
+        shipped = model.probabilities(model.vectorize(_normalized([test_set[i] for i in rows])))
+        other = "grooming" if risk == "scam" else "scam"
+        alerts = []
+        for j in range(len(rows)):
+            ratio_risk = p_risk[j] / model.thresholds[risk].alert
+            ratio_other = shipped[other][j] / model.thresholds[other].alert
+            best = max((ratio_risk, risk), (ratio_other, other))
+            alerts.append(best[1] if best[0] >= 1.0 else None)
+        examples = [test_set[i] for i in rows]
+        table[name] = report([ex.label for ex in examples], alerts, {risk: p_risk, other: shipped[other]})
+    return table
 
 
 def _fit_stage_model(features: FeatureUnion, train_set: list[Example]) -> LogisticRegression | None:
@@ -282,6 +485,119 @@ def _fit_stage_model(features: FeatureUnion, train_set: list[Example]) -> Logist
     labels = [ex.stage for ex in staged] + ["none"] * len(none)
     model = LogisticRegression(C=4.0, max_iter=3000, random_state=SEED, class_weight="balanced")
     return model.fit(features.transform(texts), labels)
+
+
+def _fit_kind_model(x_train, train_set: list[Example]) -> LogisticRegression | None:
+    """Which kind of scam (free currency, phishing, job/crypto, sextortion, online kidnapping, other),
+    learned from the scam examples whose source or corpus scenario names it."""
+    rows = [i for i, ex in enumerate(train_set) if ex.label == "scam" and ex.scam_kind]
+    kinds = [train_set[i].scam_kind for i in rows]
+    if len(set(kinds)) < 2:
+        return None
+    model = LogisticRegression(C=4.0, max_iter=500, random_state=SEED, class_weight="balanced")
+    return model.fit(x_train[rows], kinds)
+
+
+def kind_report(model: RiskModel, examples: list[Example]) -> dict:
+    """Per scam kind: how many held-out scams of that kind got it (accuracy of ``Score.scam_kind``)."""
+    labelled = [ex for ex in examples if ex.label == "scam" and ex.scam_kind]
+    if not labelled:
+        return {}
+    scores = model.score_messages([ex.text for ex in labelled], kind="page")
+    out: dict[str, dict] = {}
+    for ex, score in zip(labelled, scores, strict=True):
+        row = out.setdefault(ex.scam_kind, {"n": 0, "right": 0})
+        row["n"] += 1
+        row["right"] += score.scam_kind == ex.scam_kind
+    for row in out.values():
+        row["accuracy"] = round(row["right"] / row["n"], 4)
+    return dict(sorted(out.items()))
+
+
+def calibration_table(model: RiskModel, examples: list[Example], bins: int = 10) -> dict:
+    """Reliability per risk on the held-out split: in each probability bin, how many items and how many of
+    them truly were that risk."""
+    scores = model.score_messages([ex.text for ex in examples], kind="page")
+    table = {}
+    for risk in ("scam", "grooming"):
+        p = np.array([getattr(s, risk) for s in scores])
+        y = np.array([ex.label == risk for ex in examples])
+        rows = []
+        for b in range(bins):
+            lo, hi = b / bins, (b + 1) / bins
+            inside = (p >= lo) & ((p < hi) if b < bins - 1 else (p <= hi))
+            if inside.any():
+                rows.append(
+                    {
+                        "bin": f"{lo:.1f}-{hi:.1f}",
+                        "n": int(inside.sum()),
+                        "mean_predicted": round(float(p[inside].mean()), 4),
+                        "observed": round(float(y[inside].mean()), 4),
+                    }
+                )
+        table[risk] = rows
+    return table
+
+
+MAX_REPLAY_TURNS = 400
+
+
+def real_conversation_replay(
+    model: RiskModel, shared: Path, chitchat_conversations: int | None, max_chats: int | None = None
+) -> dict:
+    """Held-out real conversations replayed turn by turn through ``score_conversation``.
+
+    Offenders (Perverted-Justice, test split by chat): share alerted, and how many turns after the risk
+    starts (``datasets.risk_start``) the first alert came. Decoy sides (what a child's side looks like) and
+    ordinary chitchat conversations (test split): share that ever alerted. Counts and rates only.
+    """
+    from classifier.datasets import iter_pj_chats, load_chitchat_conversations, risk_start
+
+    delays: list[int] = []
+    missed = offenders = 0
+    decoys = decoys_alerted = 0
+    for row in iter_pj_chats(shared):
+        if split_of(f"pj:{row['chat']}") != "test":
+            continue
+        turns = [m for m in row["messages"] if isinstance(m, str) and m.strip()][:MAX_REPLAY_TURNS]
+        if row["role"] == "predator":
+            if max_chats is not None and offenders >= max_chats:
+                continue
+            start = risk_start(turns)
+            if start is None:
+                continue
+            offenders += 1
+            first = model.first_alert_turn([ChatMessage("them", t) for t in turns])
+            if first is None:
+                missed += 1
+            else:
+                delays.append(first - start)
+        else:
+            if max_chats is not None and decoys >= max_chats:
+                continue
+            decoys += 1
+            decoys_alerted += model.first_alert_turn([ChatMessage("them", t) for t in turns]) is not None
+    chats = [
+        turns
+        for key, turns in load_chitchat_conversations(chitchat_conversations)
+        if split_of(f"chitchat:{key}") == "test"
+    ][: max_chats or None]
+    chit_alerted = sum(
+        model.first_alert_turn([ChatMessage(f"p{i % 2}", t, i % 2 == 0) for i, t in enumerate(turns)])
+        is not None
+        for turns in chats
+    )
+    detected = len(delays)
+    return {
+        "offender_chats": offenders,
+        "offender_recall": round(detected / max(1, offenders), 4),
+        "median_turns_after_risk_start": float(np.median(delays)) if delays else None,
+        "alerted_at_or_before_risk_start": round(sum(d <= 0 for d in delays) / max(1, detected), 4),
+        "decoy_sides": decoys,
+        "decoy_sides_alerted": round(decoys_alerted / max(1, decoys), 4),
+        "chitchat_conversations": len(chats),
+        "chitchat_alerted": round(chit_alerted / max(1, len(chats)), 4),
+    }
 
 
 def evaluate_examples(model: RiskModel, examples: list[Example]) -> dict:
@@ -313,20 +629,13 @@ def grooming_timing(model: RiskModel, conversations: list[CorpusItem]) -> dict:
     benign_alerted = benign_total = 0
     for item in conversations:
         messages = [ChatMessage(m["from"], m["text"], m["role"] == "child") for m in item.messages]
-        first_alert = next(
-            (
-                k
-                for k in range(1, len(messages) + 1)
-                if model.score_conversation(messages[:k]).alert is not None
-            ),
-            None,
-        )
+        first_alert = model.first_alert_turn(messages)
         if item.label == "grooming":
             first_stage = next(i for i, m in enumerate(item.messages) if m.get("stage"))
             if first_alert is None:
                 missed += 1
             else:
-                delays.append(first_alert - 1 - first_stage)
+                delays.append(first_alert - first_stage)
         elif item.label == "benign":
             benign_total += 1
             benign_alerted += first_alert is not None

@@ -17,7 +17,7 @@ model_path_option = click.option(
     "model_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Model artifact to use (default: the shipped models/notalone-model.joblib).",
+    help="Model artifact to use (default: the shipped models/notalone-model.npz).",
 )
 
 
@@ -66,6 +66,12 @@ def _load_model(model_path: Path | None):
     help="How many chitchat-dataset conversations to use as benign chat.",
 )
 @click.option("--version", default=None, help="Version string for the model card (default: the date).")
+@click.option(
+    "--leave-one-out/--no-leave-one-out",
+    default=True,
+    show_default=True,
+    help="Also refit without each real source and measure on it (the card's leave-one-source-out table).",
+)
 def train(
     shared_data: Path,
     out_dir: Path | None,
@@ -73,6 +79,7 @@ def train(
     limit_per_source: int | None,
     chitchat_conversations: int,
     version: str | None,
+    leave_one_out: bool,
 ) -> None:
     """Train the risk model on ../shared/data plus the project's corpus; write models/."""
     from classifier.contract import ContractError, examples_from_requests, read_requests
@@ -105,6 +112,7 @@ def train(
         chitchat_conversations=chitchat_conversations,
         version=version,
         progress=progress,
+        leave_one_out=leave_one_out,
     )
     overall = card["metrics"]["overall"]
     for label in ("scam", "grooming"):

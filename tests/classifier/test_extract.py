@@ -80,3 +80,16 @@ def test_markup_nested_too_deep_to_parse_is_read_without_the_parser():
     assert page.title == "Free & Robux"
     assert page.text == "buy a gift card & send the code here"
     assert page.links == ("http://x.example/a",)
+
+
+def test_navigation_footers_and_sidebars_are_not_the_pages_text():
+    html = (
+        "<title>Banana bread</title><nav><a href='/login'>Log in</a> <a href='/join'>Sign up</a></nav>"
+        "<aside>Free shipping on all orders! Win a gift card</aside>"
+        "<main><h1>Banana bread</h1><p>Mash three ripe bananas and fold in the flour.</p></main>"
+        "<footer>Privacy · Terms · Claim your prize</footer>"
+    )
+    page = extract_visible_text(html)
+    assert "Mash three ripe bananas" in page.text
+    assert not any(word in page.text for word in ("Log in", "Sign up", "Free shipping", "Claim your prize"))
+    assert "/login" in page.links

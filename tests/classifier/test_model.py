@@ -60,6 +60,7 @@ def test_training_is_deterministic(small_model_dir, shared_data, tmp_path):
         progress=lambda message: None,
     )
     first = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
+    assert card["artifact"]["sha256"] == first["artifact"]["sha256"]
     assert card["thresholds"] == first["thresholds"]
     assert card["metrics"] == first["metrics"]
 
@@ -95,16 +96,29 @@ def test_missing_artifact_or_card_is_a_clear_error(small_model_dir, tmp_path):
         RiskModel.load(tmp_path / ARTIFACT_NAME)
 
 
-def test_the_fast_scoring_path_matches_scikit_learn(shipped_model):
-    import numpy as np
+def test_the_plain_scorer_scores_exactly_as_the_trained_pipeline(small_model_dir):
+    """Training compares the plain scorer (read back from the .npz) with the fitted scikit-learn pipeline
+    on the held-out texts: features, both risks, stages and kinds."""
+    parity = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))["parity"]
+    assert parity["texts"] > 100
+    assert parity["max_feature_difference"] < 1e-6
+    assert parity["max_scam_difference"] < 1e-5 and parity["max_grooming_difference"] < 1e-5
+    assert parity["max_stage_difference"] < 1e-5
+    assert parity["kind_disagreements"] == 0
 
-    from classifier.normalize import normalize
 
-    texts = ["FREE robux at robux-gift.xyz", "em oi cho chi xin stk nhe", "how old are u? dont tell ur mom"]
-    x = shipped_model.vectorize([normalize(t) for t in texts])
-    fast = shipped_model.probabilities(x)
-    for risk, classifier in shipped_model.classifiers.items():
-        assert np.allclose(fast[risk], classifier.predict_proba(x)[:, 1], atol=1e-6)
+def test_scoring_never_imports_scikit_learn_or_unpickles(small_model_dir):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from classifier.model import RiskModel; "
+        f"m = RiskModel.load({str(small_model_dir / ARTIFACT_NAME)!r}); "
+        "m.score_message('free robux here'); m.score_page('<p>hello</p>'); "
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('sklearn', 'joblib')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_evidence_names_the_words_as_typed_and_the_snippet_is_short(shipped_model):
@@ -190,11 +204,12 @@ def test_a_known_phishing_host_is_a_high_scam_alert_whatever_the_text(shipped_mo
     assert shipped_model.with_url_reputation(score, BLOCKLISTED) == score  # applied once
 
 
-def test_the_fast_vectorizers_give_scikit_learns_rows(shipped_model):
+def test_the_fast_vectorizers_give_scikit_learns_rows():
     import numpy as np
 
     from classifier.features import FastTfidf, char_wb_ngrams
     from classifier.normalize import normalize
+    from classifier.train import build_features
 
     texts = [
         normalize(t)
@@ -206,11 +221,69 @@ def test_the_fast_vectorizers_give_scikit_learns_rows(shipped_model):
             "ok",
             "Congratulations you won an iPhone " * 40,
             "gửi ảnh đi, đừng nói với bố mẹ nha " * 10,
+            "Sign in. Password. Forgot password? Create account",
+            "",
         )
     ]
-    for vectorizer in shipped_model._vectorizers:
-        fast = FastTfidf(vectorizer).transform(texts)
+    features = build_features().fit((texts[:2] + texts[5:] + ["ok ok robux free gift"]) * 3)
+    for name, vectorizer in features.transformer_list:
+        fast = FastTfidf.from_vectorizer(vectorizer, name).transform(texts)
         assert np.allclose(fast.toarray(), vectorizer.transform(texts).toarray(), atol=1e-6)
-    char = next(v for v in shipped_model._vectorizers if v.analyzer == "char_wb")
+    char = next(v for _, v in features.transformer_list if v.analyzer == "char_wb")
     for text in texts:
         assert sorted(char_wb_ngrams(text, *char.ngram_range)) == sorted(char.build_analyzer()(text))
+
+
+def test_an_artifact_holding_a_pickle_is_refused_even_with_a_matching_card(small_model_dir, tmp_path):
+    import hashlib
+    import io
+    import pickle
+    import zipfile
+
+    import numpy as np
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array([Exploit()], dtype=object), allow_pickle=True)
+    artifact = tmp_path / ARTIFACT_NAME
+    with zipfile.ZipFile(artifact, "w") as archive:
+        archive.writestr("meta.npy", buffer.getvalue())
+    card = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
+    card["artifact"]["sha256"] = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    (tmp_path / CARD_NAME).write_text(json.dumps(card), encoding="utf-8")
+    assert pickle  # the exploit above is what pickle would run
+    with pytest.raises(ModelLoadError):
+        RiskModel.load(artifact)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_reputation_matches_what_the_blocklist_lists(small_model_dir):
+    """The list names scam pages on big platforms (www.facebook.com/<page>, sites.google.com/view/<page>):
+    those pages are flagged, the platforms are not; bare hosts are flagged with their subdomains."""
+    model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
+    assert model.blocked_host("https://www.facebook.com/") is None
+    assert model.blocked_host("https://www.facebook.com/some.ordinary.page") is None
+    assert model.blocked_host("https://youtube.com/watch?v=abc") is None
+    assert model.blocked_host("https://sites.google.com/view/another-site") is None
+    assert model.blocked_host("https://www.facebook.com/BVCHORAY") == "facebook.com/bvchoray"
+    assert model.blocked_host("http://facebook.com/BVCHORAY/posts/12?x=1") == "facebook.com/bvchoray"
+    assert model.blocked_host("https://sites.google.com/view/hoadondo/") == "sites.google.com/view/hoadondo"
+    assert model.blocked_host("https://0.watch-video.net/login") == "0.watch-video.net"
+    assert model.blocked_host("https://a.b.0.watch-video.net:8443/") == "0.watch-video.net"
+    assert model.blocked_host("https://watch-video.net/") is None
+
+
+def test_a_link_inside_a_page_does_not_make_the_page_a_phishing_site(small_model_dir):
+    model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
+    html = (
+        "<title>Banana bread</title><p>Mash three ripe bananas, stir in flour and bake for an hour.</p>"
+        '<a href="https://www.facebook.com/BVCHORAY">share</a> <a href="http://0.watch-video.net/">x</a>'
+    )
+    page = model.score_page(html, url="https://recipes.example/banana-bread")
+    assert not any(e.startswith("known phishing site") for e in page.evidence_for("scam").evidence)
+    assert page.scam < 0.99
+    listed = model.score_page(html, url="https://www.facebook.com/BVCHORAY")
+    assert (listed.alert, listed.scam_kind) == ("scam", "phishing")
