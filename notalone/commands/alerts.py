@@ -18,10 +18,12 @@ from parent_ui.notifications import who
 @click.command("alerts")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of incident objects.")
 @data_dir_option()
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--child", default=None, help="Only this child's incidents.")
-@click.option("--category", type=click.Choice(CATEGORIES), default=None)
-@click.option("--kind", type=click.Choice(KINDS), default=None)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="Show at most this many."
+)
+@click.option("--child", default=None, help="Only this child's incidents (a name given at set-up).")
+@click.option("--category", type=click.Choice(CATEGORIES), default=None, help="Only scams, grooming or help.")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only this kind of incident.")
 def alerts(
     as_json: bool,
     data_dir: Path | None,
@@ -36,13 +38,17 @@ def alerts(
         raise click.ClickException(f"no NotAlone database at {database}; has the proxy run yet?")
     with AlertStore(database) as store:
         found = store.incidents(IncidentFilter(child=child, category=category, kind=kind), limit=limit)
+        children = sorted(store.children())
+        if not found and child is not None and child not in children:
+            known = ", ".join(children) if children else "none yet (add them on the dashboard)"
+            raise click.ClickException(f"no child named {child!r}; the children are: {known}")
         if as_json:
             records = [incident_record(store, i) for i in found]
             click.echo(json.dumps(records, ensure_ascii=False, indent=1))
             return
         names = {d.device: d.label or d.device for d in store.devices()}
         if not found:
-            click.echo("No alerts.")
+            click.echo("No incidents" + (f" for {child}." if child else "."))
             return
         for i in found:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.last_seen))

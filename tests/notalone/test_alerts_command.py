@@ -108,3 +108,16 @@ def test_text_form_shows_id_state_and_the_childs_words(tmp_path) -> None:
     assert "unassigned" not in out.replace("not yet assigned", "")
     assert "with stranger_k" in out and "2 detections" in out
     assert run(root, "--kind", "free_currency").count("#") == 1
+
+
+def test_an_unknown_child_is_named_with_the_children_there_are(tmp_path) -> None:
+    root = DataDir(tmp_path / "data").ensure()
+    seed(root)
+    with AlertStore(root.database) as store:
+        store.add_child("An")
+        store.add_child("Minh")
+    result = CliRunner().invoke(main, ["alerts", "--data-dir", str(root.root), "--child", "minh"])
+    assert result.exit_code == 1
+    assert "no child named 'minh'; the children are: An, Minh" in result.output
+    assert run(root, "--child", "Minh") == "No incidents for Minh.\n"
+    assert run(root, "--child", "An").count("#") == 2
