@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mitmproxy import http
 
+from classifier.records import Score
+from proxy_addon.analysis import FlowContext
 from proxy_addon.content import content_kind, valid_unicode
 from proxy_addon.state import ProxyState
 
@@ -18,6 +20,15 @@ FORM_FIELD_MAX = 8192
 class Capture:
     def __init__(self, state: ProxyState) -> None:
         self.state = state
+
+    def _seen_again(self, context: FlowContext, score: Score) -> None:
+        """A page scored moments ago: an alert, if one is due, is written; nothing is queued for scoring."""
+        state, analysis = self.state, self.state.analysis
+        if analysis.decide(context, score) is not None:
+            state.write(
+                "alert",
+                lambda s: analysis.record(s, context, score, direction="incoming", subject=context.url),
+            )
 
     def request(self, flow: http.HTTPFlow) -> None:
         state = self.state
@@ -67,11 +78,16 @@ class Capture:
 
             if kind in ("html", "text"):
                 context = state.context(flow, identity)
+                key = state.recent.key(context.url, response.raw_content or b"")
+                if (seen := state.recent.get(key)) is not None:  # scored moments ago: decide here
+                    self._seen_again(context, seen)
+                    return
                 is_html = kind == "html"
                 state.job(
                     "page",
-                    lambda s: analysis.page(
-                        s, context, analysis.page_request(context, text(), is_html=is_html)
+                    lambda s: state.recent.remember(
+                        key,
+                        analysis.page(s, context, analysis.page_request(context, text(), is_html=is_html)),
                     ),
                 )
             else:

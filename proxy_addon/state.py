@@ -24,6 +24,7 @@ from proxy_addon.analysis import Analysis, FlowContext
 from proxy_addon.identity import ChildMap, Identity
 from proxy_addon.inflate import InflateError, inflated_size_within
 from proxy_addon.options import Settings
+from proxy_addon.recent_scores import RecentScores
 from proxy_addon.scoring import Scoring
 from proxy_addon.worker import BackgroundWorker
 
@@ -61,6 +62,7 @@ class ProxyState:
     scoring: Scoring | None = None
     children: ChildMap = field(default_factory=ChildMap)
     suppressions: Suppressions = field(default_factory=Suppressions)
+    recent: RecentScores = field(default_factory=RecentScores)
     analysis: Analysis = field(init=False)
     # device -> when it was last written as seen; bounded, so a flood of addresses cannot grow it.
     _touched: TTLCache[str, float] = field(

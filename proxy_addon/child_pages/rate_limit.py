@@ -14,6 +14,8 @@ class RateLimit:
     def __init__(self, limit: int, window_s: int) -> None:
         if limit < 1 or window_s < 1:
             raise ValueError(f"a rate limit needs limit >= 1 and window >= 1 s, not {limit!r}/{window_s!r}")
+        self.limit = limit
+        self.window_s = window_s
         self._item = RateLimitItemPerSecond(limit, window_s)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 

@@ -141,6 +141,30 @@ def test_plain_text_pages_are_scored(proxy: Proxy) -> None:
     assert [a.category for a in proxy.store.list()] == ["scam"]
 
 
+def test_a_page_seen_again_is_decided_from_its_recent_score_not_scored_again(proxy: Proxy) -> None:
+    """A burst of visits to a page scored moments ago queues no scoring job (a full queue would drop
+    work), yet a second child who opens the same scam page still gets their own alert."""
+    proxy.store.add_child("An")
+    proxy.store.add_child("Binh")
+    proxy.refresh()
+    ordinary = "<p>Photosynthesis turns light into sugar.</p>"
+    for _ in range(3):
+        proxy.response(page_flow(ordinary, url="https://school.example/biology"))
+        proxy.settle()
+    assert proxy.model.calls == 1
+    for child in ("An", "Binh"):
+        flow = page_flow(SCAM_HTML)
+        flow.metadata["proxyauth"] = (child, "pw")
+        proxy.response(flow)
+        proxy.settle()
+    assert proxy.model.calls == 2  # the scam page was scored once
+    assert sorted(a.child for a in proxy.store.list()) == ["An", "Binh"]
+    changed = page_flow(SCAM_HTML.replace("gift card", "gift card today"))
+    proxy.response(changed)  # the same address with other content is scored afresh
+    proxy.settle()
+    assert proxy.model.calls == 3
+
+
 # -- children and devices --------------------------------------------------------------------------
 def test_assigned_device_alerts_under_the_childs_name(proxy: Proxy) -> None:
     proxy.store.assign_device("ip:127.0.0.1", "Mai")
