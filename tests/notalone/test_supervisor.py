@@ -212,6 +212,17 @@ sys.exit(supervisor.run())
 """
 
 
+def start_supervisor(tmp_path: Path, part: str) -> subprocess.Popen[str]:
+    """The supervisor script over ``part``, in its own process group, as `make run` starts `up`."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path), part],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
     poll(lambda: path.exists() or process.poll() is not None, 60, str(path))
     assert path.exists(), process.communicate()[0]
@@ -219,13 +230,7 @@ def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
 
 def test_sigterm_to_the_process_group_twice_is_one_clean_stop(tmp_path: Path) -> None:
     """`make run` stopped by its group: make passes the SIGTERM on, so `up` gets it twice."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, str(tmp_path), SLOW_TO_STOP],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_supervisor(tmp_path, SLOW_TO_STOP)
     try:
         wait_for(tmp_path / "started", process)
         os.killpg(process.pid, signal.SIGTERM)
@@ -242,13 +247,7 @@ def test_sigterm_to_the_process_group_twice_is_one_clean_stop(tmp_path: Path) ->
 
 
 def test_a_second_ctrl_c_kills_the_parts_at_once(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SUPERVISOR, str(tmp_path), SLOW_TO_STOP],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_supervisor(tmp_path, SLOW_TO_STOP)
     try:
         wait_for(tmp_path / "started", process)
         process.send_signal(signal.SIGINT)
