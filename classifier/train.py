@@ -64,6 +64,12 @@ Progress = Callable[[str], None]
 
 LIMITATIONS = [
     (
+        "The artifact's vocabularies hold the word and character n-grams the model learned, those from"
+        " the Perverted-Justice chats included: short explicit phrases can be read from"
+        " models/notalone-model.npz. No chat, message or sentence of that data is stored; treat the"
+        " artifact as sensitive all the same."
+    ),
+    (
         "Real grooming data is the Perverted-Justice chats only (English, 2004-2016, adult decoys, one site);"
         " a chat's risk start is found by a list of mild cue words, not by hand. Vietnamese grooming, today's"
         " platforms and kid-targeted scams come from the project's own writing: those rows are optimistic."
