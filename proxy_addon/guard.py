@@ -72,6 +72,14 @@ class Guard:
                     store, context, score, direction="incoming", subject=url, text=text[:2000]
                 )
                 if warning_id:  # the child's choices on the warning are recorded against this alert
-                    warned_pages.set_alert_id(warning_id, alert_id)
+                    settled_id, early = warned_pages.set_alert_id(warning_id, alert_id)
+                    for choice in early:  # made before this alert was written
+                        store.record_choice(
+                            child=choice.child,
+                            choice=choice.choice,
+                            device=choice.device,
+                            url=choice.url,
+                            alert_id=settled_id,
+                        )
 
             state.write("alert", record_alert)

@@ -37,7 +37,7 @@ from alert_store.helplines import (
 )
 from proxy_addon.child_pages.rate_limit import RateLimit
 from proxy_addon.child_pages.texts import LANGUAGES, MESSAGES, TOPIC_LABELS, TOPICS, lessons, scenario_of
-from proxy_addon.child_pages.warnings import Grants, WarnedPage, WarnedPages
+from proxy_addon.child_pages.warnings import Grants, PendingChoice, WarnedPage, WarnedPages
 from proxy_addon.identity import Identity
 
 log = logging.getLogger("notalone")
@@ -342,12 +342,15 @@ def _submit(lang: str, help_request: HelpRequest, warning: WarnedPage | None = N
 
 def _record_choice(page: WarnedPage, choice: str, counter: str) -> None:
     identity = _identity()
+    pending = PendingChoice(child=identity.child, choice=choice, device=identity.device, url=page.url)
     try:
         store = _db()
         store.increment(counter)
-        store.record_choice(
-            child=identity.child, choice=choice, device=identity.device, url=page.url, alert_id=page.alert_id
-        )
+        settled, alert_id = _state().warned.settled_or_defer(page.id, pending)
+        if settled:
+            store.record_choice(
+                child=identity.child, choice=choice, device=identity.device, url=page.url, alert_id=alert_id
+            )
     except Exception as e:  # the child's choice still takes effect
         log.error("NotAlone: could not record %s's choice %s: %r", identity.child, choice, e)
     log.info("NotAlone: %s chose %s at %s", identity.child, choice, page.url)

@@ -39,6 +39,17 @@ class WarnedPage:
     lang: str = ""  # the page's declared language
     detected_lang: str = ""  # the language the model detected
     alert_id: int | None = None
+    alert_settled: bool = False  # the proxy has written (or held back) the model's alert for this page
+
+
+@dataclass(frozen=True)
+class PendingChoice:
+    """A child's choice on a warning made before the model's alert for that page was written."""
+
+    child: str
+    choice: str
+    device: str
+    url: str
 
 
 class WarnedPages:
@@ -51,6 +62,7 @@ class WarnedPages:
         self._pages: TTLCache[str, WarnedPage] = TTLCache(capacity, ttl_s, timer=timer)
         self._ids: TTLCache[tuple[str, str, str], str] = TTLCache(capacity, ttl_s, timer=timer)
         self._alert_by_page: TTLCache[tuple[str, str], int] = TTLCache(capacity, ttl_s, timer=timer)
+        self._pending: TTLCache[str, list[PendingChoice]] = TTLCache(capacity, ttl_s, timer=timer)
         self._lock = threading.Lock()
 
     def remember(self, page: WarnedPage) -> WarnedPage:
@@ -66,19 +78,32 @@ class WarnedPages:
             self._ids[key] = page.id
         return page
 
-    def set_alert_id(self, warning_id: str, alert_id: int | None) -> None:
+    def set_alert_id(self, warning_id: str, alert_id: int | None) -> tuple[int | None, list[PendingChoice]]:
         """The model's alert for that page; ``None`` when the alert gate held back a repeat, in which case
-        the warning keeps the id of the last alert for the same device and URL."""
+        the warning keeps the id of the last alert for the same device and URL. Returns the alert id in
+        force and the choices made before it was known, for the caller to record against it."""
         with self._lock:
             page = self._pages.get(warning_id)
             if page is None:
-                return
+                return alert_id, []
             key = (page.device, page.url)
             if alert_id is None:
                 alert_id = self._alert_by_page.get(key)
             else:
                 self._alert_by_page[key] = alert_id
-            self._pages[warning_id] = replace(page, alert_id=alert_id)
+            self._pages[warning_id] = replace(page, alert_id=alert_id, alert_settled=True)
+            return alert_id, self._pending.pop(warning_id, [])
+
+    def settled_or_defer(self, warning_id: str, choice: PendingChoice) -> tuple[bool, int | None]:
+        """``(True, alert id)`` when the page's alert is settled, so the choice can be recorded against it
+        now; else ``(False, None)`` and the choice waits for :meth:`set_alert_id` (which the proxy calls on
+        the thread that writes the alert, so a click faster than the database still lands on its alert)."""
+        with self._lock:
+            page = self._pages.get(warning_id)
+            if page is None or page.alert_settled:
+                return True, page.alert_id if page is not None else None
+            self._pending.setdefault(warning_id, []).append(choice)
+            return False, None
 
     def get(self, warning_id: str) -> WarnedPage | None:
         with self._lock:

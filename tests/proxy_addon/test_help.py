@@ -22,7 +22,7 @@ from proxy_addon.child_pages import HELP_URL, HOST, ChildPages
 from proxy_addon.child_pages.ca import ensure_ca
 from proxy_addon.child_pages.rate_limit import RateLimit
 from proxy_addon.child_pages.texts import scenario_of
-from proxy_addon.child_pages.warnings import Grants, WarnedPage, WarnedPages
+from proxy_addon.child_pages.warnings import Grants, PendingChoice, WarnedPage, WarnedPages
 
 DEVICE = "ip:127.0.0.1"  # tflow's client address
 OTHER_CLIENT = "192.168.1.50"
@@ -57,6 +57,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def test_a_choice_made_before_the_alert_is_written_waits_for_it() -> None:
+    warned = WarnedPages()
+    page = warned.remember(WarnedPage("", "An", DEVICE, SCAM_URL, "games.example", "warn"))
+    choice = PendingChoice("An", "continued", DEVICE, SCAM_URL)
+    assert warned.settled_or_defer(page.id, choice) == (False, None)  # the click beat the database
+    assert warned.set_alert_id(page.id, 7) == (7, [choice])  # handed to the thread writing the alert
+    assert warned.settled_or_defer(page.id, choice) == (True, 7)  # later clicks are recorded at once
+    assert warned.set_alert_id(page.id, None) == (7, [])
 
 
 def test_warnings_and_grants_are_bounded_and_expire() -> None:
