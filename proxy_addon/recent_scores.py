@@ -3,13 +3,15 @@ loop without another trip through the job queue and the scoring process.
 
 A burst of visits to pages already scored (a child reloading, ten tabs of one site) would otherwise queue
 one scoring job each, and a full queue drops the oldest: the alert for a scam page could be lost. Keyed by
-the page's address and a hash of its body as received, so that a page's own address (which the phishing
-blocklist may list) and its content are both what was scored.
+the page's address without its query and a hash of its body as received: the content is what was scored,
+and the phishing blocklist lists hosts and page prefixes, which the query does not change (a scam page
+handed out with a fresh ?id= to every victim is one page).
 """
 
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 from cachetools import LRUCache
 
@@ -27,7 +29,8 @@ class RecentScores:
 
     @staticmethod
     def key(url: str, body: bytes) -> tuple[str, int]:
-        return url, hash(body)
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}", hash(body)
 
     def get(self, key: tuple[str, int]) -> Score | None:
         with self._lock:
