@@ -1,7 +1,8 @@
 """The JSON Lines scoring contract shared by ``notalone score``, ``evaluate`` and ``train --extra``.
 
 An input line is ``{"id", "kind": "message"|"page"|"conversation", "text"}`` (or ``"html"`` for a page,
-``"messages": [{"from", "text"}]`` for a conversation), optionally with ``"label"`` and ``"lang"``.
+``"messages": [{"from", "text"}]`` for a conversation), optionally with ``"label"``, ``"lang"`` and
+``"source"`` (where the item comes from: ``evaluate`` reports each source separately).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Request:
     messages: tuple[ChatMessage, ...] = ()
     label: str | None = None
     lang: str | None = None
+    source: str | None = None
 
     def plain_text(self) -> str:
         """All text of the request, for training on it."""
@@ -57,11 +59,13 @@ def parse_request(obj: object) -> Request:
     if label is not None and label not in LABELS:
         raise ContractError(f"label must be one of {LABELS}, not {label!r}")
     lang = obj.get("lang")
+    source = obj.get("source")
     common = {
         "id": obj.get("id"),
         "kind": kind,
         "label": label,
         "lang": lang if isinstance(lang, str) else None,
+        "source": source if isinstance(source, str) and source else None,
         "url": str(obj.get("url") or ""),
     }
     if kind == "conversation":

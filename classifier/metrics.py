@@ -58,19 +58,26 @@ def choose_threshold(
     max_false_alert_rate: float,
     is_hard_negative: Sequence[bool] | None = None,
     max_hard_negative_rate: float = 1.0,
+    capped_groups: Sequence[Sequence[bool]] = (),
+    max_group_rate: float = 1.0,
 ) -> float:
-    """The threshold with the best F1 among those that keep benign false alerts under the cap, and false
-    alerts on the hard negatives (benign text that looks risky) under their own, looser cap."""
+    """The threshold with the best F1 among those that keep benign false alerts under the cap, false
+    alerts on the hard negatives (benign text that looks risky) under their own, looser cap, and false
+    alerts within each of ``capped_groups`` (masks of benign items, e.g. one real source's ordinary
+    messages) under ``max_group_rate``: a small source must not carry all the false alerts."""
     y = np.asarray(is_label, dtype=bool)
     p = np.asarray(proba, dtype=float)
     benign = np.asarray(is_benign, dtype=bool)
     hard = np.zeros_like(benign) if is_hard_negative is None else np.asarray(is_hard_negative, dtype=bool)
+    groups = [np.asarray(g, dtype=bool) for g in capped_groups]
     best_t, best_f1 = 0.5, -1.0
     for t in np.unique(np.round(np.concatenate([p[y], np.linspace(0.05, 0.95, 91)]), 4)):
         alerted = p >= t
         far = (alerted & benign).sum() / max(1, benign.sum())
         hard_far = (alerted & hard).sum() / max(1, hard.sum())
         if far > max_false_alert_rate or hard_far > max_hard_negative_rate:
+            continue
+        if any((alerted & g).sum() > max_group_rate * g.sum() for g in groups):
             continue
         tp = (alerted & y).sum()
         precision = tp / max(1, alerted.sum())

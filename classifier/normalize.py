@@ -2,7 +2,8 @@
 
 ``normalize`` folds case and Vietnamese diacritics (so "không", "khong" and "KHÔNG" are one word), reduces
 URLs, e-mail addresses, phone numbers, money amounts, account numbers and codes to tokens, decodes leetspeak
-("fr33 r0bux" -> "free robux") and expands teen-code ("ko" -> "khong", "bn" -> "ban", "stk" -> "so tai
+("fr33 r0bux" -> "free robux"), marks words with punctuation pushed between their letters to dodge filters
+("N.a,p~ d:au" -> "obfustok napdau") and expands teen-code ("ko" -> "khong", "bn" -> "ban", "stk" -> "so tai
 khoan", "u" -> "you"). Every step is a regular expression over the whole string, so a 100 KB page
 normalises in about a millisecond; ``evidence_pattern`` goes the other way, from a normalised phrase back
 to the words as they were typed.
@@ -21,7 +22,16 @@ PHONE_TOKEN = "phonetok"
 MONEY_TOKEN = "moneytok"
 ACCOUNT_TOKEN = "accttok"
 NUMBER_TOKEN = "numtok"
-SPECIAL_TOKENS = (URL_TOKEN, EMAIL_TOKEN, PHONE_TOKEN, MONEY_TOKEN, ACCOUNT_TOKEN, NUMBER_TOKEN)
+OBFUSCATED_TOKEN = "obfustok"
+SPECIAL_TOKENS = (
+    URL_TOKEN,
+    EMAIL_TOKEN,
+    PHONE_TOKEN,
+    MONEY_TOKEN,
+    ACCOUNT_TOKEN,
+    NUMBER_TOKEN,
+    OBFUSCATED_TOKEN,
+)
 
 _TLDS = (
     "com|net|org|vn|xyz|info|io|gg|me|ly|top|online|site|club|shop|app|link|live|store|gift|cc|co|tk|ml|ga|"
@@ -38,7 +48,7 @@ _MONEY = re.compile(
     r"|eur|usdt|btc|eth)\b)"
 )
 _PHONE = re.compile(
-    r"(?<![\w.])(?:\+?84|0)[35789](?:[\s.-]?\d){8}\b|(?<![\w.])\+?\d{1,3}?[\s.-]?\(?\d{3}\)?"
+    r"(?<![\w.])(?:\+?84|0)[35789](?:[\s.-]?\d){8}\b|(?<![\w.])(?:\+?\d{1,3}[\s.-]?)?\(?\d{3}\)?"
     r"[\s.-]\d{3}[\s.-]\d{4}\b"
 )
 _LONG_NUMBER = re.compile(r"\b\d{10,19}\b")
@@ -61,6 +71,14 @@ _LEET_MAP = str.maketrans(
     }
 )
 _LEET_WORD = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[a-z])(?=[\w@$!|]*[0-9@$!|])[a-z0-9@$!|]{3,}(?![\w@$!|])")
+
+# Filter-dodging: punctuation pushed in between the letters of words ("N.a,p~ d:au nh'an"), which no ordinary
+# sender types. A word with two or more such insertions is marked with a token and kept without them; a
+# single one is left alone ("ok,bye", "sh*t", "don't"), and so is a list typed without spaces.
+_NOISE_CHARS = r",;:\"'~^*_\[\]{}|`\\"
+_INSERTED_NOISE = re.compile(rf"[^\W\d_][{_NOISE_CHARS}]+(?=[^\W\d_])")
+_NOISY_WORD = re.compile(rf"(?<!\S)(?:[^\s{_NOISE_CHARS}]*[{_NOISE_CHARS}]+){{2,}}[^\s{_NOISE_CHARS}]*")
+_NOISE = re.compile(rf"[{_NOISE_CHARS}]+")
 
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 # No word is that long: a run of thousands of characters is padding meant to drown the real text's
@@ -285,6 +303,15 @@ def _url_words(match: re.Match[str]) -> str:
     return f" {URL_TOKEN} {' '.join(words)} "
 
 
+def _obfuscated(match: re.Match[str]) -> str:
+    word = match.group(0)
+    inserted = _INSERTED_NOISE.findall(word)
+    # Lists typed without spaces ("toan,ly,hoa") are ordinary: commas alone take three insertions.
+    if len(inserted) < (3 if all(piece[1:] == "," for piece in inserted) else 2):
+        return word
+    return f" {OBFUSCATED_TOKEN} {_NOISE.sub('', word)} "
+
+
 def _leet(match: re.Match[str]) -> str:
     word = match.group(0)
     if word.isdigit() or re.fullmatch(r"\d+(?:k|m|tr|h|s|x|st|nd|rd|th|pm|am|d|p|g)", word):
@@ -302,6 +329,8 @@ def normalize(text: str, lang: str | None = None) -> str:
     s = _PHONE.sub(f" {PHONE_TOKEN} ", s)
     s = _LONG_NUMBER.sub(f" {ACCOUNT_TOKEN} ", s)
     s = _NUMBER.sub(f" {NUMBER_TOKEN} ", s)
+    if _INSERTED_NOISE.search(s):
+        s = _NOISY_WORD.sub(_obfuscated, s)
     s = _LEET_WORD.sub(_leet, s)
     s = _REPEATS.sub(r"\1\1", s)
     s = _LONG_RUN.sub(r"\1", s)
@@ -333,6 +362,7 @@ _TOKEN_PATTERNS = {
     PHONE_TOKEN: _PHONE.pattern,
     ACCOUNT_TOKEN: _LONG_NUMBER.pattern,
     NUMBER_TOKEN: _NUMBER.pattern,
+    OBFUSCATED_TOKEN: _NOISY_WORD.pattern,
 }
 
 

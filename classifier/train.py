@@ -46,14 +46,21 @@ SEED = 20261123
 SPLIT = {"train": 0.70, "validation": 0.15, "test": 0.15}
 MAX_BENIGN_FALSE_ALERT_RATE = 0.01  # on validation; the product promise is < 2 % on unseen data
 MAX_HARD_NEGATIVE_ALERT_RATE = 0.10  # on the validation hard negatives: benign text that looks risky
+# Real message sources whose ordinary messages each keep their own scam false-alert cap on validation: the
+# large sources would otherwise let a small one (real Vietnamese SMS) carry most of the false alerts.
+CAPPED_SOURCES = ("vi-sms", "sms-uci", "sms-mendeley")
+MAX_SOURCE_FALSE_ALERT_RATE = 0.02
 MAX_STAGE_NONE = 6000
 HYPERPARAMETERS = {
     "word": {"ngram_range": (1, 2), "min_df": 2, "max_features": 150_000, "sublinear_tf": True},
     "char": {"ngram_range": (3, 5), "min_df": 3, "max_features": 150_000, "sublinear_tf": True},
     "logistic_C": 8.0,
     "class_weight": "balanced",
-    "corpus_weight": 4.0,
-    "hard_negative_weight": 8.0,
+    "corpus_weight": 3.0,
+    "hard_negative_weight": 12.0,
+    # Real Vietnamese SMS is small next to the other sources, and the only real ordinary Vietnamese
+    # service text: it counts double.
+    "source_weights": {"vi-sms": 2.0},
     "calibration": "sigmoid, fitted on the validation split",
     "severity_medium_precision": 0.97,
     "severity_high_precision": 0.995,
@@ -129,7 +136,7 @@ def sample_weight(example: Example) -> float:
         return HYPERPARAMETERS["hard_negative_weight"]
     if example.source.startswith(("corpus", "extra")):
         return HYPERPARAMETERS["corpus_weight"]
-    return 1.0
+    return HYPERPARAMETERS["source_weights"].get(example.source, 1.0)
 
 
 def _calibrated_logistic(x_train, y_train, weights, x_val, y_val) -> CalibratedClassifierCV:
@@ -211,6 +218,9 @@ def train(
     thresholds = {}
     val_benign = [ex.label == "benign" for ex in val_set]
     val_hard = [ex.hard_negative for ex in val_set]
+    source_benign = [
+        [ex.source == source and ex.label == "benign" for ex in val_set] for source in CAPPED_SOURCES
+    ]
     for label, clf in classifiers.items():
         p = clf.predict_proba(x["validation"])[:, 1]
         t = choose_threshold(
@@ -220,6 +230,10 @@ def train(
             MAX_BENIGN_FALSE_ALERT_RATE,
             val_hard,
             MAX_HARD_NEGATIVE_ALERT_RATE,
+            # Scam only: the real SMS sources' ordinary messages that read as grooming are mostly adults'
+            # sexting, which a child's device should flag.
+            source_benign if label == "scam" else (),
+            MAX_SOURCE_FALSE_ALERT_RATE,
         )
         is_label = [ex.label == label for ex in val_set]
         medium = precision_cut(is_label, p, t, HYPERPARAMETERS["severity_medium_precision"])
@@ -281,8 +295,10 @@ def train(
         },
         "thresholds": thresholds,
         "threshold_policy": f"alert: best validation F1 with benign false alerts <= "
-        f"{MAX_BENIGN_FALSE_ALERT_RATE:.0%} and hard-negative false alerts <= "
-        f"{MAX_HARD_NEGATIVE_ALERT_RATE:.0%}; medium and high: the lowest probabilities from which "
+        f"{MAX_BENIGN_FALSE_ALERT_RATE:.0%}, hard-negative false alerts <= "
+        f"{MAX_HARD_NEGATIVE_ALERT_RATE:.0%} and, for scams, each real SMS source's ordinary messages "
+        f"({', '.join(CAPPED_SOURCES)}) alerted <= {MAX_SOURCE_FALSE_ALERT_RATE:.0%}; "
+        "medium and high: the lowest probabilities from which "
         f"validation alerts were right {HYPERPARAMETERS['severity_medium_precision']:.0%} and "
         f"{HYPERPARAMETERS['severity_high_precision']:.0%} of the time",
         "hyperparameters": {
@@ -622,6 +638,24 @@ def evaluate_examples(model: RiskModel, examples: list[Example]) -> dict:
     if hard:
         result["hard_negatives"] = _report([examples[i] for i in hard], [scores[i] for i in hard])
     return result
+
+
+def held_out_examples(
+    shared: Path = DEFAULT_SHARED_DATA,
+    corpus_paths: list[Path] | None = None,
+    chitchat_conversations: int | None = 3000,
+    limit_per_source: int | None = None,
+) -> list[Example]:
+    """The held-out (test) split of every source, exactly as training splits it (given the same slice
+    options): what the model card measures."""
+    examples = load_all(
+        shared,
+        corpus_paths,
+        chitchat_conversations=chitchat_conversations,
+        limit_per_source=limit_per_source,
+        seed=SEED,
+    )
+    return [ex for ex in examples if split_of(ex.group) == "test"]
 
 
 def grooming_timing(model: RiskModel, conversations: list[CorpusItem]) -> dict:

@@ -74,12 +74,6 @@ class Guard:
                 if warning_id:  # the child's choices on the warning are recorded against this alert
                     settled_id, early = warned_pages.set_alert_id(warning_id, alert_id)
                     for choice in early:  # made before this alert was written
-                        store.record_choice(
-                            child=choice.child,
-                            choice=choice.choice,
-                            device=choice.device,
-                            url=choice.url,
-                            alert_id=settled_id,
-                        )
+                        choice.record(store, settled_id)
 
             state.write("alert", record_alert)

@@ -161,19 +161,88 @@ def score(input_file, output_file, model_path: Path | None) -> None:
     "--data",
     "data_file",
     type=click.File("r", encoding="utf-8"),
-    required=True,
-    help='Labelled JSON Lines: the score input plus "label" (and optionally "lang").',
+    default=None,
+    help='Labelled JSON Lines: the score input plus "label" (and optionally "lang" and "source").',
+)
+@click.option(
+    "--held-out",
+    is_flag=True,
+    help="Evaluate on the held-out (test) split of ../shared/data and the corpus, split exactly as "
+    "training splits it: the model card's figures, per source.",
+)
+@click.option(
+    "--shared-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SHARED_DATA,
+    show_default=True,
+    help="The public datasets folder, for --held-out.",
+)
+@click.option(
+    "--limit-per-source",
+    type=int,
+    default=None,
+    help="With --held-out: the same small slice of each source as `train --limit-per-source`.",
+)
+@click.option(
+    "--chitchat",
+    "chitchat_conversations",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="With --held-out: as many chitchat-dataset conversations as `train --chitchat`.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @model_path_option
-def evaluate(data_file, as_json: bool, model_path: Path | None) -> None:
-    """Precision, recall, F1 and PR-AUC per label (and per language), and the benign false-alert rate."""
+def evaluate(
+    data_file,
+    held_out: bool,
+    shared_data: Path,
+    limit_per_source: int | None,
+    chitchat_conversations: int,
+    as_json: bool,
+    model_path: Path | None,
+) -> None:
+    """Precision, recall, F1 and PR-AUC per label, per language and per source, and the benign
+    false-alert rate: on labelled JSON Lines (--data) or on the held-out splits (--held-out)."""
     from classifier.card_markdown import METRICS_HEADER, metric_rows
+    from classifier.train import evaluate_examples
+
+    if (data_file is None) == (not held_out):
+        raise click.UsageError("give either --data FILE or --held-out")
+    model = _load_model(model_path)
+    if held_out:
+        examples = _held_out_examples(shared_data, limit_per_source, chitchat_conversations)
+        result = {"model_version": model.version, **evaluate_examples(model, examples)}
+    else:
+        result = _labelled_file_figures(model, data_file)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"model {model.version}, {result['overall']['benign_false_alerts']['benign']} benign items\n")
+    lines = [*METRICS_HEADER, *metric_rows("all", result["overall"])]
+    for group in ("per_language", "per_source", "per_kind"):
+        for name, figs in result.get(group, {}).items():
+            lines += metric_rows(name, figs)
+    if "hard_negatives" in result:
+        lines += metric_rows("hard negatives", result["hard_negatives"])
+    click.echo("\n".join(lines))
+
+
+def _held_out_examples(shared_data: Path, limit_per_source: int | None, chitchat_conversations: int):
+    from classifier.train import held_out_examples
+
+    if not shared_data.is_dir():
+        raise click.ClickException(f"no public datasets folder at {shared_data} (give --shared-data)")
+    return held_out_examples(
+        shared_data, chitchat_conversations=chitchat_conversations, limit_per_source=limit_per_source
+    )
+
+
+def _labelled_file_figures(model, data_file) -> dict:
     from classifier.contract import ContractError, read_requests, score_request
     from classifier.metrics import report
 
-    model = _load_model(model_path)
-    rows: list[tuple[str, str | None, object]] = []
+    rows: list[tuple[str, str | None, str | None, object]] = []
     for lineno, item in read_requests(data_file):
         if isinstance(item, ContractError):
             click.echo(f"line {lineno}: {item}", err=True)
@@ -181,29 +250,23 @@ def evaluate(data_file, as_json: bool, model_path: Path | None) -> None:
         if item.label is None:
             click.echo(f"line {lineno}: no 'label', skipped", err=True)
             continue
-        rows.append((item.label, item.lang, score_request(model, item)))
+        rows.append((item.label, item.lang, item.source, score_request(model, item)))
     if not rows:
         raise click.ClickException("no labelled lines to evaluate")
 
     def figures(subset):
         return report(
             [r[0] for r in subset],
-            [r[2].alert for r in subset],
-            {"scam": [r[2].scam for r in subset], "grooming": [r[2].grooming for r in subset]},
+            [r[3].alert for r in subset],
+            {"scam": [r[3].scam for r in subset], "grooming": [r[3].grooming for r in subset]},
         )
 
     result = {"model_version": model.version, "overall": figures(rows)}
-    by_lang: dict[str, list] = defaultdict(list)
-    for row in rows:
-        if row[1]:
-            by_lang[row[1]].append(row)
-    if by_lang:
-        result["per_language"] = {lang: figures(subset) for lang, subset in sorted(by_lang.items())}
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    click.echo(f"model {model.version}, {len(rows)} items\n")
-    lines = [*METRICS_HEADER, *metric_rows("all", result["overall"])]
-    for lang, figs in result.get("per_language", {}).items():
-        lines += metric_rows(lang, figs)
-    click.echo("\n".join(lines))
+    for column, name in ((1, "per_language"), (2, "per_source")):
+        groups: dict[str, list] = defaultdict(list)
+        for row in rows:
+            if row[column]:
+                groups[row[column]].append(row)
+        if groups:
+            result[name] = {key: figures(subset) for key, subset in sorted(groups.items())}
+    return result

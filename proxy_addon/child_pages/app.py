@@ -86,8 +86,7 @@ class HelpRequest:
 
     alert: Alert
     lesson: str
-    warned_alert_id: int | None = None
-    from_warning: bool = False
+    warning_id: str | None = None  # asked from this warning: "told_parent" is recorded against its alert
 
 
 @dataclass
@@ -105,14 +104,17 @@ class PagesState:
         """The alert, the choice from a warning and the counter, in one connection of its own."""
         with AlertStore(database) as store:
             alert_id = store.add(help_request.alert)
-            if help_request.from_warning:
-                store.record_choice(
+            if help_request.warning_id is not None:
+                told = PendingChoice(
                     child=help_request.alert.child,
                     choice="told_parent",
-                    alert_id=help_request.warned_alert_id,
                     device=help_request.alert.device,
                     url=help_request.alert.url,
                 )
+                # Asked before the model's alert for the page is written: the choice waits for it.
+                settled, warned_alert_id = self.warned.settled_or_defer(help_request.warning_id, told)
+                if settled:
+                    told.record(store, warned_alert_id)
             store.increment("help.received")
         return alert_id
 
@@ -348,9 +350,7 @@ def _record_choice(page: WarnedPage, choice: str, counter: str) -> None:
         store.increment(counter)
         settled, alert_id = _state().warned.settled_or_defer(page.id, pending)
         if settled:
-            store.record_choice(
-                child=identity.child, choice=choice, device=identity.device, url=page.url, alert_id=alert_id
-            )
+            pending.record(store, alert_id)
     except Exception as e:  # the child's choice still takes effect
         log.error("NotAlone: could not record %s's choice %s: %r", identity.child, choice, e)
     log.info("NotAlone: %s chose %s at %s", identity.child, choice, page.url)
@@ -444,8 +444,7 @@ def choose(warning_id: str, action: str) -> ResponseReturnValue:
             model_version=page.model_version,
         ),
         lesson=scenario_of(seen, page.category),
-        warned_alert_id=page.alert_id,
-        from_warning=True,
+        warning_id=page.id,
     )
     return _submit(lang, help_request, warning=page)
 

@@ -13,8 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from cachetools import TTLCache
+
+if TYPE_CHECKING:
+    from alert_store import AlertStore
 
 WARNING_TTL_S = 2 * 3600
 GRANT_TTL_S = 3600
@@ -50,6 +54,12 @@ class PendingChoice:
     choice: str
     device: str
     url: str
+
+    def record(self, store: AlertStore, alert_id: int | None) -> None:
+        """Write the choice, linked to the page's alert when there is one."""
+        store.record_choice(
+            child=self.child, choice=self.choice, device=self.device, url=self.url, alert_id=alert_id
+        )
 
 
 class WarnedPages:

@@ -102,9 +102,9 @@ def test_python_dash_m_runs_the_same_cli():
 def test_evaluate_prints_figures_per_label_and_language(tmp_path):
     data = tmp_path / "labelled.jsonl"
     rows = [
-        dict(GOOD[0], label="scam", lang="en"),
-        dict(GOOD[1], label="benign", lang="vi"),
-        dict(GOOD[2], label="scam", lang="vi"),
+        dict(GOOD[0], label="scam", lang="en", source="written"),
+        dict(GOOD[1], label="benign", lang="vi", source="sms"),
+        dict(GOOD[2], label="scam", lang="vi", source="sms"),
         dict(GOOD[3], label="grooming", lang="en"),
     ]
     data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
@@ -115,11 +115,25 @@ def test_evaluate_prints_figures_per_label_and_language(tmp_path):
     assert figures["overall"]["grooming"]["recall"] == 1.0
     assert figures["overall"]["benign_false_alerts"]["rate"] == 0.0
     assert set(figures["per_language"]) == {"en", "vi"}
+    assert set(figures["per_source"]) == {"written", "sms"}
+    assert figures["per_source"]["sms"]["scam"]["n"] == 2
     assert "pr_auc" in figures["overall"]["scam"]
     table = CliRunner().invoke(main, ["evaluate", "--data", str(data)])
     assert "| precision |" in table.stdout
     assert "| all | benign false alerts |" in table.stdout
     assert "| en | scam |" in table.stdout and "| vi | scam |" in table.stdout
+    assert "| sms | benign false alerts |" in table.stdout
+
+
+def test_evaluate_takes_a_file_or_the_held_out_splits_not_both(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    data.write_text(json.dumps(dict(GOOD[0], label="scam")), encoding="utf-8")
+    both = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--held-out"])
+    neither = CliRunner().invoke(main, ["evaluate"])
+    assert both.exit_code == neither.exit_code == 2
+    assert "either --data FILE or --held-out" in neither.output
+    missing = CliRunner().invoke(main, ["evaluate", "--held-out", "--shared-data", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "no public datasets folder" in missing.output
 
 
 @pytest.mark.parametrize("bad", ['{"id": 1, "kind": "message", "text": "x", "label": "spam"}', "[]"])

@@ -105,8 +105,8 @@ def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
     assert shipped_model.score_conversation(_chat(turns)).alert is None
 
 
-# No real Vietnamese explicit chat exists to learn from; the project's few written examples leave some such
-# requests below the alert threshold (model card, limitations).
+# No real Vietnamese explicit chat exists to learn from; the project's written examples are non-graphic and
+# leave some such requests (words for underwear, say) below the alert threshold (model card, limitations).
 VI_EXPLICIT_GAP = pytest.mark.xfail(reason="too little Vietnamese explicit data", strict=False)
 
 
@@ -117,7 +117,7 @@ VI_EXPLICIT_GAP = pytest.mark.xfail(reason="too little Vietnamese explicit data"
         "what color bra are you wearing right now? you can tell me",
         "turn your camera on and take your shirt off, nobody will know",
         pytest.param("gửi cho anh ảnh em mặc đồ lót đi", marks=VI_EXPLICIT_GAP),
-        pytest.param("bật cam lên cởi áo ra cho anh xem, không ai biết đâu", marks=VI_EXPLICIT_GAP),
+        "bật cam lên cởi áo ra cho anh xem, không ai biết đâu",
         "e da hon ai chua, a day e nhe",
     ],
 )

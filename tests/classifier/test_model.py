@@ -46,6 +46,24 @@ def test_training_on_a_slice_writes_an_artifact_and_a_complete_card(small_model_
     assert model.score_message("hello, see you at school tomorrow").alert is None
 
 
+def test_evaluate_held_out_reproduces_the_cards_figures(small_model_dir):
+    """`notalone evaluate --held-out`, given the slice training used, prints the card's own figures."""
+    from click.testing import CliRunner
+
+    from notalone.cli import main
+
+    card = json.loads((small_model_dir / CARD_NAME).read_text(encoding="utf-8"))
+    args = ["--limit-per-source", "300", "--chitchat", "100", "--model", str(small_model_dir / ARTIFACT_NAME)]
+    result = CliRunner().invoke(main, ["evaluate", "--held-out", "--json", *args])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    for group in ("overall", "per_source", "per_language", "hard_negatives"):
+        assert figures[group] == card["metrics"][group], group
+    assert {"vi-sms", "sms-uci", "pj-offender"} <= set(figures["per_source"])
+    table = CliRunner().invoke(main, ["evaluate", "--held-out", *args])
+    assert "| vi-sms | scam |" in table.stdout
+
+
 def test_training_is_deterministic(small_model_dir, shared_data, tmp_path):
     from classifier.train import train
 

@@ -53,6 +53,7 @@ def test_unicode_compatibility_forms_fold():
         ("mail admin@evil.example.com", "emailtok"),
         ("goi 0912 345 678 nhe", "phonetok"),
         ("call +1 (555) 123-4567", "phonetok"),
+        ("text 555-123-4567 today", "phonetok"),
         ("chuyen 2tr ngay", "moneytok"),
         ("send $50 now", "moneytok"),
         ("nạp 500k kim cương", "moneytok"),
@@ -62,6 +63,28 @@ def test_unicode_compatibility_forms_fold():
 )
 def test_urls_phones_money_and_accounts_become_tokens(text, token):
     assert token in normalize(text).split()
+
+
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("Cu,u~Th,ua 8% moi ngay", "cuuthua"),
+        ("N.a.p~d:au nh'an ngay", None),
+        ('tặng: Ma"n;N,ha quà', "mannha"),
+    ],
+)
+def test_punctuation_pushed_between_letters_is_marked_and_removed(text, word):
+    tokens = normalize(text).split()
+    assert "obfustok" in tokens
+    assert word is None or word in tokens
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["don't you think it's ok,bye", "mai kiem tra toan,ly,hoa nhe", "sh*t i forgot", "10:30, ok; see u"],
+)
+def test_ordinary_punctuation_is_not_filter_dodging(text):
+    assert "obfustok" not in normalize(text).split()
 
 
 def test_urls_keep_their_words_for_the_model():

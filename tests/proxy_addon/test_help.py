@@ -7,6 +7,7 @@ Hooks are driven with crafted flows in a mitmproxy test context; assertions are 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -294,6 +295,23 @@ def test_tell_my_parent_records_a_help_alert_with_the_evidence_and_the_choice(
     [help_alert] = proxy.store.list(AlertFilter(category="help"))
     assert help_alert.url == "https://games.example/robux" and help_alert.severity == "high"
     assert "gift card" in help_alert.snippet and help_alert.model_version == "test-1"
+    assert proxy.store.choices_for(model_alert.id) == ["told_parent"]
+
+
+def test_tell_my_parent_before_the_alert_is_written_is_recorded_against_it(
+    make_proxy: Callable[..., Proxy],
+) -> None:
+    proxy = make_proxy(notalone_mode="warn")
+    database_busy = threading.Event()
+    assert proxy.state.worker is not None
+    proxy.state.worker.submit_write("tick", lambda store: database_busy.wait(20))  # the writer is held up
+    page = open_warning(proxy, warned_page(proxy))
+    answer = serve(proxy, post(action(page, "tell-parent"), {"token": field(page, "token")})).response
+    assert answer.status_code == 200 and "Your parent will see this." in answer.text
+    assert proxy.store.list(AlertFilter(category="scam")) == []  # the click beat the model's alert
+    database_busy.set()
+    proxy.settle()
+    [model_alert] = proxy.store.list(AlertFilter(category="scam"))
     assert proxy.store.choices_for(model_alert.id) == ["told_parent"]
 
 
