@@ -118,3 +118,40 @@ def test_fold_removes_every_vietnamese_mark(text):
 def test_a_huge_unbroken_run_cannot_drown_the_text():
     padded = normalize("free robux here " + "qwerty" * 500 + " claim now")
     assert len(padded) < 80 and padded.startswith("free robux here")
+
+
+# Texts that exercise every pass: digits, "@", dots, schemes, leetspeak symbols, long runs, Vietnamese
+# letters, unusual spaces (the guarded passes and language detection must give what the plain ones did).
+_PASS_TEXT = st.lists(
+    st.sampled_from([*"ab01359@$!|.:/-+ \n\tkmđĐươáàạêxyzKHÔNG₫$€", "www.", "https://", "x.com", "a" * 33]),
+    max_size=60,
+).map("".join)
+
+
+@given(_PASS_TEXT)
+def test_guarded_passes_give_what_the_plain_patterns_give(text):
+    from classifier import normalize as module
+
+    folded = fold(text)
+    for name in ("_EMAIL", "_URL", "_MONEY", "_PHONE", "_LONG_NUMBER", "_NUMBER", "_LEET_WORD", "_LONG_RUN"):
+        guarded = getattr(module, name)
+        assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
+        assert guarded.pattern == guarded.regex.pattern
+
+
+@given(st.text(max_size=300) | _PASS_TEXT)
+def test_language_detection_counts_letters_as_before(text):
+    import re
+
+    from classifier.normalize import _VI_LETTERS, _VI_WORDS
+
+    # The former detection, letter by letter.
+    sample = text[:2000]
+    letters = len(re.findall(r"[^\W\d_]", sample))
+    if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
+        expected = "vi"
+    else:
+        words = re.findall(r"[^\W\d_]+", fold(sample))
+        hits = sum(1 for w in words if w in _VI_WORDS)
+        expected = "vi" if words and hits / len(words) > 0.2 else "en"
+    assert detect_lang(text) == expected
