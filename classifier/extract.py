@@ -20,6 +20,7 @@ _HIDDEN_SELECTORS = (
     "[style*='display:none'], [style*='display: none'], "
     "[style*='visibility:hidden'], [style*='visibility: hidden']"
 )
+_REMOVED_SELECTORS = ", ".join((_HIDDEN_SELECTORS, _BOILERPLATE_SELECTORS, *_INVISIBLE_TAGS))
 # Horizontal whitespace other than a plain space; every run of these and spaces becomes one space.
 _ODD_SPACES = ("\t", "\r", "\f", "\v", "\u00a0", "\u200b")
 # Far more than the model reads (classifier.model.MAX_PAGE_CHARS); the rest of a long page is not kept.
@@ -74,7 +75,8 @@ def extract_visible_text(html: str) -> PageText:
     Never raises on malformed markup: the parser repairs it as a browser would (and markup nested too deep
     to parse quickly is read without a parser).
     """
-    if unclosed_tags(html) > MAX_UNCLOSED_TAGS:
+    # unclosed_tags() is never more than the number of "<": most pages are decided by that one count.
+    if html.count("<") > MAX_UNCLOSED_TAGS and unclosed_tags(html) > MAX_UNCLOSED_TAGS:
         return _extract_flat(html)
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
@@ -82,11 +84,11 @@ def extract_visible_text(html: str) -> PageText:
     links = tuple(
         href for a in tree.css("a[href]")[:MAX_LINKS] if (href := (a.attributes.get("href") or "").strip())
     )
-    for node in tree.css(_HIDDEN_SELECTORS):
+    # Hidden, boilerplate and invisible elements out, found in one pass over the tree: each selector looks
+    # at an element alone, so this removes what removing each kind in turn did. (A node already removed with
+    # an ancestor, or matched twice, is only detached again: harmless.)
+    for node in tree.css(_REMOVED_SELECTORS):
         node.decompose()
-    for node in tree.css(_BOILERPLATE_SELECTORS):
-        node.decompose()
-    tree.strip_tags(_INVISIBLE_TAGS)
     root = tree.body or tree.root
     text = root.text(separator=" ", strip=True)[: 2 * MAX_TEXT_CHARS] if root else ""
     text = _BLANK_LINES.sub("\n", collapse_spaces(text)).strip()[:MAX_TEXT_CHARS]

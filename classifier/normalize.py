@@ -293,11 +293,19 @@ class _Guarded:
         return self.regex.sub(repl, string) if self._needs(string) else string
 
 
-# Most chat messages have no digit, "@" or URL: their passes below are skipped.
-_DIGIT = re.compile(r"\d").search
+def _digits(least: int) -> Callable[[str], bool]:
+    return lambda s: len(_DIGITS.findall(s)) >= least
+
+
+# Most chat messages have no digit, "@" or URL, and few page texts have a phone number's ten digits: their
+# passes below are skipped. (A URL has a scheme, "www." or a dot before one of its top-level domains.)
+_DIGITS = re.compile(r"\d")
 _EMAIL = _Guarded(_EMAIL, lambda s: "@" in s)
-_URL = _Guarded(_URL, lambda s: "." in s or "://" in s)
-_MONEY, _PHONE, _LONG_NUMBER, _NUMBER = (_Guarded(p, _DIGIT) for p in (_MONEY, _PHONE, _LONG_NUMBER, _NUMBER))
+_URL = _Guarded(_URL, re.compile(r"://|www\.|\.(?:" + _TLDS + r")\b").search)
+_MONEY = _Guarded(_MONEY, _DIGITS.search)
+_PHONE, _LONG_NUMBER, _NUMBER = (
+    _Guarded(p, _digits(n)) for p, n in ((_PHONE, 10), (_LONG_NUMBER, 10), (_NUMBER, 2))
+)
 _LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|]").search)
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
 

@@ -122,10 +122,9 @@ def test_a_huge_unbroken_run_cannot_drown_the_text():
 
 # Texts that exercise every pass: digits, "@", dots, schemes, leetspeak symbols, long runs, Vietnamese
 # letters, unusual spaces (the guarded passes and language detection must give what the plain ones did).
-_PASS_TEXT = st.lists(
-    st.sampled_from([*"ab01359@$!|.:/-+ \n\tkmđĐươáàạêxyzKHÔNG₫$€", "www.", "https://", "x.com", "a" * 33]),
-    max_size=60,
-).map("".join)
+_PASS_PIECES = [*"ab01359@$!|.:/-+ \n\tkmđĐươáàạêxyzKHÔNG₫$€", "www.", "https://", ".com", ".co.uk", "a" * 33]
+_PASS_PIECES += ["0912345678", "+84 912 345 678", "(555) 123-4567", "1234567890123", "500k", "١٢٣"]
+_PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join)
 
 
 @given(_PASS_TEXT)
