@@ -180,7 +180,9 @@ class RiskModel:
         offsets = np.cumsum([0] + [v.width for v in self._fast_vectorizers[:-1]])
         indices = np.concatenate([columns + off for (columns, _), off in zip(rows, offsets, strict=True)])
         data = np.concatenate([values for _, values in rows])
-        return sp.csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, self._width))
+        # int32 indices, as scipy would choose: given so, it has nothing to check or convert.
+        indptr = np.array([0, len(data)], dtype=np.int32)
+        return sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(1, self._width))
 
     def probabilities(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
         """Calibrated probabilities of each risk for feature rows: the same as the trained calibrated

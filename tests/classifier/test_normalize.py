@@ -123,7 +123,19 @@ def test_a_huge_unbroken_run_cannot_drown_the_text():
 # Texts that exercise every pass: digits, "@", dots, schemes, leetspeak symbols, long runs, Vietnamese
 # letters, unusual spaces (the guarded passes and language detection must give what the plain ones did).
 _PASS_PIECES = [*"ab01359@$!|.:/-+ \n\tkmđĐươáàạêxyzKHÔNG₫$€", "www.", "https://", ".com", ".co.uk", "a" * 33]
-_PASS_PIECES += ["0912345678", "+84 912 345 678", "(555) 123-4567", "1234567890123", "500k", "١٢٣"]
+_PASS_PIECES += [
+    "aaa",
+    "zzzz",
+    "a1",
+    "1b",
+    "c4t",
+    "0912345678",
+    "+84 912 345 678",
+    "(555) 123-4567",
+    "1234567890123",
+    "500k",
+    "١٢٣",
+]
 _PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join)
 
 
@@ -132,7 +144,18 @@ def test_guarded_passes_give_what_the_plain_patterns_give(text):
     from classifier import normalize as module
 
     folded = fold(text)
-    for name in ("_EMAIL", "_URL", "_MONEY", "_PHONE", "_LONG_NUMBER", "_NUMBER", "_LEET_WORD", "_LONG_RUN"):
+    names = (
+        "_EMAIL",
+        "_URL",
+        "_MONEY",
+        "_PHONE",
+        "_LONG_NUMBER",
+        "_NUMBER",
+        "_LEET_WORD",
+        "_REPEATS",
+        "_LONG_RUN",
+    )
+    for name in names:
         guarded = getattr(module, name)
         assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
         assert guarded.pattern == guarded.regex.pattern
@@ -154,3 +177,10 @@ def test_language_detection_counts_letters_as_before(text):
         hits = sum(1 for w in words if w in _VI_WORDS)
         expected = "vi" if words and hits / len(words) > 0.2 else "en"
     assert detect_lang(text) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_text_folds_character_by_character_as_before(text):
+    from classifier.normalize import _fold_char
+
+    assert fold_keep_length(text) == "".join(map(_fold_char, text))
