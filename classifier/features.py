@@ -10,6 +10,7 @@ equal scikit-learn's.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,6 +84,7 @@ class VectorizerSpec:
 # kept (as packed int32 bytes, a few hundred bytes a word) for this many distinct words per vectorizer.
 WORD_CACHE_SIZE = 20_000
 _INDEX = np.dtype(np.int32)
+assert array("i").itemsize == _INDEX.itemsize
 
 
 class FastTfidf:
@@ -103,7 +105,7 @@ class FastTfidf:
 
             def word_columns(word: str) -> bytes:
                 found = [i for i in map(get, word_char_ngrams(word, low, high)) if i is not None]
-                return np.array(found, dtype=_INDEX).tobytes()
+                return array("i", found).tobytes()  # native int32, as _INDEX
 
             # Per instance, so that a cache never outlives (or mixes) vocabularies.
             self._word_columns: Callable[[str], bytes] | None = lru_cache(maxsize=WORD_CACHE_SIZE)(

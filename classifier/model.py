@@ -15,9 +15,10 @@ import scipy.sparse as sp
 
 from classifier.datasets import WINDOW_TURNS, blocklist_key, sha256_file
 from classifier.decision import EXPLICIT_STAGES, MIN_THRESHOLD, Policy, Thresholds, decide
+from classifier.evidence import evidence_span
 from classifier.extract import extract_visible_text
 from classifier.features import FastTfidf, VectorizerSpec
-from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
+from classifier.normalize import detect_lang, fold_keep_length, normalize
 from classifier.records import ChatMessage, PageText, RiskEvidence, Score
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -474,14 +475,14 @@ class RiskModel:
             phrase = self._phrases[feature]
             if EVIDENCE_STOPWORDS.issuperset(phrase.split()):
                 continue
-            match = evidence_pattern(phrase, lang).search(folded)
-            if match is None:
+            span = evidence_span(phrase, lang, folded)
+            if span is None:
                 continue
-            found = text[match.start() : match.end()].strip()
+            found = text[span[0] : span[1]].strip()
             if found and not any(found.lower() in e.lower() for e in evidence):
                 evidence = [e for e in evidence if e.lower() not in found.lower()]
                 evidence.append(found)
-                spans.append((match.start(), match.end()))
+                spans.append(span)
         return tuple(evidence), spans
 
     def _known_phishing(self, score: Score, host: str, text: str) -> Score:

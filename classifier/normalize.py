@@ -313,7 +313,8 @@ _PHONE, _LONG_NUMBER, _NUMBER = (
 )
 # A leetspeak word (three or more characters) has a digit or symbol with a neighbour inside the word.
 _LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[\w@$!|])|(?<=[\w@$!|].))").search)
-_REPEATS = _Guarded(_REPEATS, lambda s: any(letter * 3 in s for letter in "abcdefghijklmnopqrstuvwxyz"))
+_TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
+_REPEATS = _Guarded(_REPEATS, lambda s: any(map(s.__contains__, _TRIPLES)))
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
 
 
@@ -374,13 +375,22 @@ _TOKEN_PATTERNS = {
 }
 
 
+def _spelled(word: str) -> str:
+    return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+
+
+@lru_cache(maxsize=4096)
+def _word_alternatives(word: str, lang: str) -> tuple[str, ...]:
+    """A (non-token) word's pattern's alternatives, in the order it tries them (classifier.evidence too)."""
+    alternatives = [_spelled(word)] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
+    return tuple(sorted(set(alternatives), key=len, reverse=True))
+
+
 @lru_cache(maxsize=4096)
 def _word_pattern(word: str, lang: str) -> str:
     if word in _TOKEN_PATTERNS:
         return f"(?:{_TOKEN_PATTERNS[word]})"
-    spelled = "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
-    alternatives = [spelled] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
-    return "(?:" + "|".join(sorted(set(alternatives), key=len, reverse=True)) + ")"
+    return "(?:" + "|".join(_word_alternatives(word, lang)) + ")"
 
 
 @lru_cache(maxsize=64)
@@ -394,7 +404,11 @@ def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
 
 @lru_cache(maxsize=8192)
 def evidence_pattern(phrase: str, lang: str) -> re.Pattern[str]:
-    """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``)."""
+    """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``).
+
+    ``classifier.evidence`` builds the same alternatives to match them without compiling: change both
+    together (``tests/classifier/test_evidence.py`` checks that they agree).
+    """
     words = phrase.split()
     expansions = _multiword_expansions(lang)
     parts: list[str] = []
