@@ -105,7 +105,14 @@ def _first_chars(node: Node) -> frozenset[str]:
 
 @lru_cache(maxsize=1024)
 def _starts(chars: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+    """Where a match may start: one of ``chars``, not just after a letter or digit."""
+    return re.compile(r"(?<![^\W_])[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+@lru_cache(maxsize=8192)
+def _phrase_matcher(phrase: str, lang: str) -> tuple[tuple[Node, ...], re.Pattern[str]] | None:
+    nodes = phrase_nodes(phrase, lang)
+    return (nodes, _starts(_first_chars(nodes[0]))) if nodes else None
 
 
 def _match(nodes: tuple[Node, ...], i: int, text: str, pos: int, then: Continuation) -> int | None:
@@ -141,10 +148,6 @@ def _match(nodes: tuple[Node, ...], i: int, text: str, pos: int, then: Continuat
     return None
 
 
-def _at_boundary(text: str, pos: int) -> int | None:
-    return pos if pos == len(text) or not text[pos].isalnum() else None
-
-
 @lru_cache(maxsize=8192)
 def _uses(phrase: str, lang: str) -> list[int]:
     return [0]
@@ -158,7 +161,7 @@ def evidence_span(phrase: str, lang: str, folded: str) -> tuple[int, int] | None
     """
     uses = _uses(phrase, lang)
     uses[0] += 1  # a lost update between threads only moves when the pattern is compiled
-    if uses[0] <= COMPILE_AFTER_USES and len(folded) <= MAX_MATCHED_CHARS and phrase_nodes(phrase, lang):
+    if uses[0] <= COMPILE_AFTER_USES and len(folded) <= MAX_MATCHED_CHARS and _phrase_matcher(phrase, lang):
         return matched_span(phrase, lang, folded)
     match = evidence_pattern(phrase, lang).search(folded)
     return match.span() if match else None
@@ -166,14 +169,17 @@ def evidence_span(phrase: str, lang: str, folded: str) -> tuple[int, int] | None
 
 def matched_span(phrase: str, lang: str, folded: str) -> tuple[int, int] | None:
     """``evidence_span`` for a phrase without a token, found without its compiled pattern."""
-    nodes = phrase_nodes(phrase, lang)
-    if nodes is None:
-        raise ValueError(f"{phrase!r} holds a token: only its compiled pattern finds it")
-    for start in _starts(_first_chars(nodes[0])).finditer(folded):
+    matcher = _phrase_matcher(phrase, lang)
+    if matcher is None:
+        raise ValueError(f"{phrase!r} holds a token (or nothing): only its compiled pattern finds it")
+    nodes, starts = matcher
+
+    def at_boundary(pos: int) -> int | None:
+        return pos if pos == len(folded) or not folded[pos].isalnum() else None
+
+    for start in starts.finditer(folded):
         pos = start.start()
-        if pos and folded[pos - 1].isalnum():
-            continue
-        end = _match(nodes, 0, folded, pos, lambda p: _at_boundary(folded, p))
+        end = _match(nodes, 0, folded, pos, at_boundary)
         if end is not None:
             return pos, end
     return None
