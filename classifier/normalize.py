@@ -316,6 +316,19 @@ _LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[\w@$!|])|(?<=[\w@
 _TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _REPEATS = _Guarded(_REPEATS, lambda s: any(map(s.__contains__, _TRIPLES)))
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
+_RUNS = re.compile(r"[^\w']+")
+
+
+def _holds_a_key(table: dict[str, str]) -> Callable[[str], bool]:
+    """Teen-code is replaced only as a whole run of word characters and apostrophes: a text none of whose
+    runs is a key has nothing to replace (when every key is word characters, as the patterns assume)."""
+    keys = frozenset(table)
+    if not all(re.fullmatch(r"\w+", key) for key in keys):
+        return lambda s: True
+    return lambda s: not keys.isdisjoint(_RUNS.split(s))
+
+
+_TEENCODE_RE = {lang: _Guarded(p, _holds_a_key(_TEENCODE[lang])) for lang, p in _TEENCODE_RE.items()}
 
 
 def _url_words(match: re.Match[str]) -> str:

@@ -159,6 +159,12 @@ def test_guarded_passes_give_what_the_plain_patterns_give(text):
         guarded = getattr(module, name)
         assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
         assert guarded.pattern == guarded.regex.pattern
+    for lang, guarded in module._TEENCODE_RE.items():
+
+        def expand(match, table=module._TEENCODE[lang]):
+            return table[match.group(1)]
+
+        assert guarded.sub(expand, folded) == guarded.regex.sub(expand, folded), lang
 
 
 @given(st.text(max_size=300) | _PASS_TEXT)
