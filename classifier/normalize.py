@@ -308,11 +308,10 @@ _DIGITS = re.compile(r"\d")
 _EMAIL = _Guarded(_EMAIL, lambda s: "@" in s)
 _URL = _Guarded(_URL, re.compile(r"://|www\.|\.(?:" + _TLDS + r")\b").search)
 _MONEY = _Guarded(_MONEY, _DIGITS.search)
-_PHONE, _LONG_NUMBER, _NUMBER = (
-    _Guarded(p, _digits(n)) for p, n in ((_PHONE, 10), (_LONG_NUMBER, 10), (_NUMBER, 2))
-)
-# A leetspeak word (three or more characters) has a digit or symbol with a neighbour inside the word.
-_LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[\w@$!|])|(?<=[\w@$!|].))").search)
+_PHONE, _LONG_NUMBER = (_Guarded(p, _digits(10)) for p in (_PHONE, _LONG_NUMBER))
+_NUMBER = _Guarded(_NUMBER, re.compile(r"\d[\d.,]{2,}\d|\d{3}").search)
+# A leetspeak word is letters and digits or symbols only, so somewhere a letter and one of those meet.
+_LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[a-z])|(?<=[a-z].))").search)
 _TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _REPEATS = _Guarded(_REPEATS, lambda s: any(map(s.__contains__, _TRIPLES)))
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier.folding import fold
@@ -136,9 +136,12 @@ _PASS_PIECES += [
     "500k",
     "١٢٣",
 ]
-_PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join)
+_PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join) | st.text(
+    alphabet="abmxz0123456789@$!|_.,' ", max_size=40
+)
 
 
+@settings(max_examples=1500)
 @given(_PASS_TEXT)
 def test_guarded_passes_give_what_the_plain_patterns_give(text):
     from classifier import normalize as module
