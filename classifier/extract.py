@@ -20,9 +20,9 @@ _HIDDEN_SELECTORS = (
     "[style*='display:none'], [style*='display: none'], "
     "[style*='visibility:hidden'], [style*='visibility: hidden']"
 )
-# Runs of whitespace other than a single plain space (those are the common case: leaving them in place
-# keeps the substitution cheap on long pages).
-_SPACES = re.compile(r"(?: ?[\t\r\f\v\u00a0\u200b]| {2,})[ \t\r\f\v\u00a0\u200b]*")
+_REMOVED_SELECTORS = ", ".join((_HIDDEN_SELECTORS, _BOILERPLATE_SELECTORS, *_INVISIBLE_TAGS))
+# Horizontal whitespace other than a plain space; every run of these and spaces becomes one space.
+_ODD_SPACES = ("\t", "\r", "\f", "\v", "\u00a0", "\u200b")
 # Far more than the model reads (classifier.model.MAX_PAGE_CHARS); the rest of a long page is not kept.
 MAX_TEXT_CHARS = 20_000
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -38,6 +38,20 @@ _FLAT_HREF = re.compile(r"<a\b[^>]*?\bhref\s*=\s*[\"']?([^\"'\s>]+)", re.I)
 _FLAT_TAG = re.compile(r"<[^>]*>?")
 
 
+def collapse_spaces(text: str) -> str:
+    """``text`` with every run of spaces, tabs, carriage returns, form feeds, vertical tabs, no-break and
+    zero-width spaces made one space (newlines kept).
+
+    String replacements rather than one regular expression: a regex engine tries a match at every space of
+    a long page, which cost more than the rest of extraction.
+    """
+    for odd in _ODD_SPACES:
+        text = text.replace(odd, " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text
+
+
 def unclosed_tags(html: str) -> int:
     """An upper bound on how deep ``html`` nests: start tags minus end tags, from a few string scans."""
     return html.count("<") - html.count("<!") - 2 * html.count("</")
@@ -47,9 +61,9 @@ def _extract_flat(html: str) -> PageText:
     title = _FLAT_TITLE.search(html)
     links = tuple(m.group(1) for m in _FLAT_HREF.finditer(html, 0, 2_000_000))[:MAX_LINKS]
     text = html_module.unescape(_FLAT_TAG.sub(" ", _FLAT_INVISIBLE.sub(" ", html)))
-    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()[:MAX_TEXT_CHARS]
+    text = _BLANK_LINES.sub("\n", collapse_spaces(text)).strip()[:MAX_TEXT_CHARS]
     clean_title = (
-        _SPACES.sub(" ", html_module.unescape(_FLAT_TAG.sub(" ", title.group(1)))).strip() if title else ""
+        collapse_spaces(html_module.unescape(_FLAT_TAG.sub(" ", title.group(1)))).strip() if title else ""
     )
     return PageText(title=clean_title[:300], text=text, links=links)
 
@@ -61,20 +75,21 @@ def extract_visible_text(html: str) -> PageText:
     Never raises on malformed markup: the parser repairs it as a browser would (and markup nested too deep
     to parse quickly is read without a parser).
     """
-    if unclosed_tags(html) > MAX_UNCLOSED_TAGS:
+    # unclosed_tags() is never more than the number of "<": most pages are decided by that one count.
+    if html.count("<") > MAX_UNCLOSED_TAGS and unclosed_tags(html) > MAX_UNCLOSED_TAGS:
         return _extract_flat(html)
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
-    title = _SPACES.sub(" ", title_node.text(strip=True)) if title_node else ""
+    title = collapse_spaces(title_node.text(strip=True)) if title_node else ""
     links = tuple(
         href for a in tree.css("a[href]")[:MAX_LINKS] if (href := (a.attributes.get("href") or "").strip())
     )
-    for node in tree.css(_HIDDEN_SELECTORS):
+    # Hidden, boilerplate and invisible elements out, found in one pass over the tree: each selector looks
+    # at an element alone, so this removes what removing each kind in turn did. (A node already removed with
+    # an ancestor, or matched twice, is only detached again: harmless.)
+    for node in tree.css(_REMOVED_SELECTORS):
         node.decompose()
-    for node in tree.css(_BOILERPLATE_SELECTORS):
-        node.decompose()
-    tree.strip_tags(_INVISIBLE_TAGS)
     root = tree.body or tree.root
     text = root.text(separator=" ", strip=True)[: 2 * MAX_TEXT_CHARS] if root else ""
-    text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()[:MAX_TEXT_CHARS]
+    text = _BLANK_LINES.sub("\n", collapse_spaces(text)).strip()[:MAX_TEXT_CHARS]
     return PageText(title=title[:300], text=text, links=links)

@@ -10,8 +10,10 @@ equal scikit-learn's.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -27,13 +29,20 @@ def char_wb_ngrams(text: str, min_n: int, max_n: int) -> list[str]:
     word padded with one space on each side; a word no longer than ``n`` gives one n-gram, itself."""
     grams: list[str] = []
     for word in text.split():
-        padded = f" {word} "
-        length = len(padded)
-        for n in range(min_n, max_n + 1):
-            if length <= n:
-                grams.append(padded)
-                break
-            grams += [padded[i : i + n] for i in range(length - n + 1)]
+        grams += word_char_ngrams(word, min_n, max_n)
+    return grams
+
+
+def word_char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """The ``char_wb`` n-grams of one word (see :func:`char_wb_ngrams`)."""
+    padded = f" {word} "
+    length = len(padded)
+    grams: list[str] = []
+    for n in range(min_n, max_n + 1):
+        if length <= n:
+            grams.append(padded)
+            break
+        grams += [padded[i : i + n] for i in range(length - n + 1)]
     return grams
 
 
@@ -71,6 +80,13 @@ class VectorizerSpec:
         return cls(name, vectorizer.analyzer, (low, high), vectorizer.token_pattern, vectorizer.sublinear_tf)
 
 
+# Words repeat across messages and within a page: a word's character n-gram columns are computed once and
+# kept (as packed int32 bytes, a few hundred bytes a word) for this many distinct words per vectorizer.
+WORD_CACHE_SIZE = 20_000
+_INDEX = np.dtype(np.int32)
+assert array("i").itemsize == _INDEX.itemsize
+
+
 class FastTfidf:
     """Rows of a fitted tf-idf vectorizer (no lowercasing, no stop words, l2 norm, smooth idf), from its
     vocabulary and idf alone: no scikit-learn needed at scoring time."""
@@ -85,19 +101,50 @@ class FastTfidf:
         low, high = spec.ngram_range
         if spec.analyzer == "char_wb":
             self.analyze: Callable[[str], list[str]] = lambda text: char_wb_ngrams(text, low, high)
+            get = vocabulary.get
+
+            def word_columns(word: str) -> bytes:
+                found = [i for i in map(get, word_char_ngrams(word, low, high)) if i is not None]
+                return array("i", found).tobytes()  # native int32, as _INDEX
+
+            # Per instance, so that a cache never outlives (or mixes) vocabularies.
+            self._word_columns: Callable[[str], bytes] | None = lru_cache(maxsize=WORD_CACHE_SIZE)(
+                word_columns
+            )
         else:
-            self.analyze = word_ngrams(re.compile(spec.token_pattern), high)
+            # scikit-learn's default token pattern finds exactly what r"\w\w+" finds (a run of word characters
+            # is always taken whole, so both boundaries hold), which is cheaper to search for.
+            tokens = r"\w\w+" if spec.token_pattern == r"(?u)\b\w\w+\b" else spec.token_pattern
+            self.analyze = word_ngrams(re.compile(tokens), high)
+            self._word_columns = None
 
     @classmethod
     def from_vectorizer(cls, vectorizer: TfidfVectorizer, name: str = "") -> FastTfidf:
         return cls(VectorizerSpec.of(name, vectorizer), vectorizer.vocabulary_, vectorizer.idf_)
 
-    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def _found(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """The vocabulary columns of every text's n-grams, one text after another (repeats kept), and how
+        many each text has."""
+        if self._word_columns is not None:
+            packed = [b"".join(map(self._word_columns, text.split())) for text in texts]
+            # A writable copy: a batch's columns are sorted in place.
+            columns = np.frombuffer(bytearray(b"".join(packed)), dtype=_INDEX)
+            return columns, [len(p) // _INDEX.itemsize for p in packed]
         get = self.vocabulary.get
-        found = [i for i in map(get, self.analyze(text)) if i is not None]
-        if not found:
+        found: list[int] = []
+        lengths: list[int] = []
+        for text in texts:
+            before = len(found)
+            found += [i for i in map(get, self.analyze(text)) if i is not None]
+            lengths.append(len(found) - before)
+        return np.array(found, dtype=_INDEX), lengths
+
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's row: its columns (ascending) and their tf-idf values, as ``transform`` gives them."""
+        found, _ = self._found([text])
+        if not len(found):
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=self.dtype)
-        columns, counts = np.unique(np.asarray(found, dtype=np.int32), return_counts=True)
+        columns, counts = np.unique(found, return_counts=True)
         tf = counts.astype(np.float64)
         if self.sublinear_tf:
             tf = np.log(tf) + 1.0
@@ -107,21 +154,15 @@ class FastTfidf:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         if len(texts) == 1:
-            columns, values = self._row(texts[0])
+            columns, values = self.row(texts[0])
             return sp.csr_matrix(
                 (values, columns, np.array([0, len(columns)])), shape=(1, self.width), dtype=self.dtype
             )
         # A batch: every row's n-gram columns at once, counted, weighted and normalised with numpy.
-        get = self.vocabulary.get
-        columns: list[int] = []
-        indptr = [0]
-        for text in texts:
-            columns += [i for i in map(get, self.analyze(text)) if i is not None]
-            indptr.append(len(columns))
-        counts = sp.csr_matrix(
-            (np.ones(len(columns)), np.asarray(columns, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
-            shape=(len(texts), self.width),
-        )
+        columns, lengths = self._found(texts)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        counts = sp.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(texts), self.width))
         counts.sum_duplicates()
         data = counts.data
         if self.sublinear_tf:

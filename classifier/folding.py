@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 # "đ" has no combining-mark decomposition, so NFKD alone leaves it in place.
-_EXTRA_FOLDS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d"})
+_EXTRA_FOLDS = {"đ": "d", "Đ": "d", "ð": "d"}
 
 
 def fold_case(text: str) -> str:
@@ -23,7 +23,9 @@ def strip_diacritics(text: str) -> str:
     """Remove combining marks so that "không", "khong" and "KHÔNG" compare alike after case folding."""
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLDS))
+    for char, plain in _EXTRA_FOLDS.items():  # str.replace: far cheaper than str.translate on non-ASCII
+        text = text.replace(char, plain)
+    decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize("NFC", _COMBINING_MARKS.sub("", decomposed))
 
 

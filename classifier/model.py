@@ -15,9 +15,10 @@ import scipy.sparse as sp
 
 from classifier.datasets import WINDOW_TURNS, blocklist_key, sha256_file
 from classifier.decision import EXPLICIT_STAGES, MIN_THRESHOLD, Policy, Thresholds, decide
+from classifier.evidence import evidence_span
 from classifier.extract import extract_visible_text
 from classifier.features import FastTfidf, VectorizerSpec
-from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
+from classifier.normalize import detect_lang, fold_keep_length, normalize
 from classifier.records import ChatMessage, PageText, RiskEvidence, Score
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -129,6 +130,7 @@ class RiskModel:
             phrases += terms
             word_feature.append(np.full(len(terms), spec.analyzer == "word"))
         self._word_feature = np.concatenate(word_feature)
+        self._width = sum(v.width for v in self._fast_vectorizers)
         self._phrases = np.array(phrases, dtype=object)
         # Both risks in one sparse product: weights (features x risks), intercepts, and each risk's
         # sigmoid calibration.
@@ -171,16 +173,17 @@ class RiskModel:
     # -- scoring ---------------------------------------------------------------------------------------
     def vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF features of already-normalised texts."""
-        blocks = [v.transform(normalized) for v in self._fast_vectorizers]
         if len(normalized) != 1:
-            return sp.hstack(blocks, format="csr")
-        # One row (a page, a message): the blocks joined directly, since sp.hstack's general path costs
-        # more than the whole linear model.
-        offsets = np.cumsum([0] + [b.shape[1] for b in blocks[:-1]])
-        indices = np.concatenate([b.indices + off for b, off in zip(blocks, offsets, strict=True)])
-        data = np.concatenate([b.data for b in blocks])
-        width = sum(b.shape[1] for b in blocks)
-        return sp.csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, width))
+            return sp.hstack([v.transform(normalized) for v in self._fast_vectorizers], format="csr")
+        # One row (a page, a message): each vectorizer's columns and values joined directly into one matrix,
+        # since building a sparse matrix per block (or sp.hstack's general path) costs more than the model.
+        rows = [v.row(normalized[0]) for v in self._fast_vectorizers]
+        offsets = np.cumsum([0] + [v.width for v in self._fast_vectorizers[:-1]])
+        indices = np.concatenate([columns + off for (columns, _), off in zip(rows, offsets, strict=True)])
+        data = np.concatenate([values for _, values in rows])
+        # int32 indices, as scipy would choose: given so, it has nothing to check or convert.
+        indptr = np.array([0, len(data)], dtype=np.int32)
+        return sp.csr_matrix((data, indices.astype(np.int32), indptr), shape=(1, self._width))
 
     def probabilities(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
         """Calibrated probabilities of each risk for feature rows: the same as the trained calibrated
@@ -198,8 +201,13 @@ class RiskModel:
         x = self.vectorize([normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)])
         probs = self.probabilities(x)
         scores = [
-            self._decide(text, _Row.of(x, i), lang, float(probs["scam"][i]), float(probs["grooming"][i]))
-            for i, (text, lang) in enumerate(zip(clipped, langs, strict=True))
+            # Most messages are far below every threshold: nothing to explain, no feature row needed.
+            Score(scam=scam, grooming=grooming, lang=lang)
+            if scam < MIN_THRESHOLD and grooming < MIN_THRESHOLD
+            else self._decide(text, _Row.of(x, i), lang, scam, grooming)
+            for i, (text, lang, scam, grooming) in enumerate(
+                zip(clipped, langs, probs["scam"].tolist(), probs["grooming"].tolist(), strict=True)
+            )
         ]
         if kind == "page":
             return scores
@@ -409,10 +417,12 @@ class RiskModel:
         """A score with each risk's own evidence where that risk could matter, decided at the model's own
         thresholds by :func:`classifier.decision.decide` (the one place that thresholds)."""
         by_risk = []
+        folded = None
         for risk, p in (("scam", scam), ("grooming", grooming)):
             # Explaining costs a little: only for a risk a parent's override or sensitivity could alert on.
             if p >= MIN_THRESHOLD:
-                evidence, spans = self.explain(text, row, lang, risk)
+                folded = fold_keep_length(text) if folded is None else folded
+                evidence, spans = self.explain(text, row, lang, risk, folded=folded)
                 own = RiskEvidence(evidence, snippet_around(text, spans[0] if spans else None))
                 by_risk.append((risk, own))
         kind = self.scam_kind(row) if scam >= MIN_THRESHOLD else ""
@@ -433,34 +443,46 @@ class RiskModel:
         )
 
     def explain(
-        self, text: str, row: _Row | sp.csr_matrix, lang: str, label: str
+        self,
+        text: str,
+        row: _Row | sp.csr_matrix,
+        lang: str,
+        label: str,
+        folded: str | None = None,
     ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
         """The phrases that pushed ``label``'s score up most, as they appear in ``text``, with their spans.
 
-        ``row`` is the text's feature row. A linear model's contribution of a phrase is its weight times
-        its feature value: cheap and honest.
+        ``row`` is the text's feature row; ``folded``, if given, is ``fold_keep_length(text)``. A linear
+        model's contribution of a phrase is its weight times its feature value: cheap and honest.
         """
         idx = row.indices
         contributions = row.data * self._coef[label][idx]
         order = np.argsort(-contributions)
-        folded = fold_keep_length(text)
+        # The candidates, strongest first: the word features before the first contribution that is not
+        # positive (character n-grams are never shown), picked out with numpy rather than a Python loop.
+        stop = np.flatnonzero(contributions[order] <= 0)
+        order = order[: stop[0] if len(stop) else len(order)]
+        features = idx[order]
+        candidates = features[self._word_feature[features]].tolist()
+        if not candidates:
+            return (), []
+        folded = fold_keep_length(text) if folded is None else folded
         evidence: list[str] = []
         spans: list[tuple[int, int]] = []
-        for j in order:
-            if contributions[j] <= 0 or len(evidence) >= MAX_EVIDENCE:
+        for feature in candidates:
+            if len(evidence) >= MAX_EVIDENCE:
                 break
-            feature = idx[j]
             phrase = self._phrases[feature]
-            if not self._word_feature[feature] or EVIDENCE_STOPWORDS.issuperset(phrase.split()):
+            if EVIDENCE_STOPWORDS.issuperset(phrase.split()):
                 continue
-            match = evidence_pattern(phrase, lang).search(folded)
-            if match is None:
+            span = evidence_span(phrase, lang, folded)
+            if span is None:
                 continue
-            found = text[match.start() : match.end()].strip()
+            found = text[span[0] : span[1]].strip()
             if found and not any(found.lower() in e.lower() for e in evidence):
                 evidence = [e for e in evidence if e.lower() not in found.lower()]
                 evidence.append(found)
-                spans.append((match.start(), match.end()))
+                spans.append(span)
         return tuple(evidence), spans
 
     def _known_phishing(self, score: Score, host: str, text: str) -> Score:

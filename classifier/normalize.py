@@ -12,6 +12,7 @@ to the words as they were typed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from classifier.folding import fold
@@ -272,19 +273,22 @@ _VI_WORDS = frozenset(
     "j z e".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
-_LETTER = re.compile(r"[^\W\d_]")
+_ASCII_NON_LETTERS = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalpha()})
 
 
 def detect_lang(text: str) -> str:
     """``"vi"`` or ``"en"``: Vietnamese letters, or enough Vietnamese function words typed without them."""
     sample = text[:2000]
-    letters = len(_LETTER.findall(sample))
-    if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
+    vi_letters = len(_VI_LETTERS.findall(sample))
+    # Letters counted (in runs of them, far cheaper than one by one) only when some are Vietnamese.
+    if vi_letters and vi_letters / sum(map(len, _WORD.findall(sample))) > 0.02:
         return "vi"
-    words = _WORD.findall(fold(sample))
+    folded = fold(sample)
+    # ASCII text: its letter runs split out after one translation, several times cheaper than the regex.
+    words = folded.translate(_ASCII_NON_LETTERS).split() if folded.isascii() else _WORD.findall(folded)
     if not words:
         return "en"
-    vi_hits = sum(1 for w in words if w in _VI_WORDS)
+    vi_hits = sum(map(_VI_WORDS.__contains__, words))
     return "vi" if vi_hits / len(words) > 0.2 else "en"
 
 
@@ -295,6 +299,53 @@ def _teencode_regex(table: dict[str, str]) -> re.Pattern[str]:
 
 _TEENCODE_RE = {"vi": _teencode_regex(TEENCODE_VI), "en": _teencode_regex(TEENCODE_EN)}
 _TEENCODE = {"vi": TEENCODE_VI, "en": TEENCODE_EN}
+
+
+class _Guarded:
+    """A compiled pattern whose ``sub`` skips its pass over a text that lacks what every match needs (found
+    by a far cheaper scan): the same result, since such a text cannot match."""
+
+    def __init__(self, regex: re.Pattern[str], needs: Callable[[str], object]) -> None:
+        self.regex = regex
+        self.pattern = regex.pattern
+        self._needs = needs
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str) -> str:
+        return self.regex.sub(repl, string) if self._needs(string) else string
+
+
+def _digits(least: int) -> Callable[[str], bool]:
+    return lambda s: len(_DIGITS.findall(s)) >= least
+
+
+# Most chat messages have no digit, "@" or URL, and few page texts have a phone number's ten digits: their
+# passes below are skipped. (A URL has a scheme, "www." or a dot before one of its top-level domains.)
+# Each guard is something every match of its pattern above needs: change them together (test_normalize
+# checks each guarded pass against its plain pattern on generated texts).
+_DIGITS = re.compile(r"\d")
+_EMAIL = _Guarded(_EMAIL, lambda s: "@" in s)
+_URL = _Guarded(_URL, re.compile(r"://|www\.|\.(?:" + _TLDS + r")\b").search)
+_MONEY = _Guarded(_MONEY, _DIGITS.search)
+_PHONE, _LONG_NUMBER = (_Guarded(p, _digits(10)) for p in (_PHONE, _LONG_NUMBER))
+_NUMBER = _Guarded(_NUMBER, re.compile(r"\d[\d.,]{2,}\d|\d{3}").search)
+# A leetspeak word is letters and digits or symbols only, so somewhere a letter and one of those meet.
+_LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[a-z])|(?<=[a-z].))").search)
+_TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
+_REPEATS = _Guarded(_REPEATS, lambda s: any(map(s.__contains__, _TRIPLES)))
+_LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
+_RUNS = re.compile(r"[^\w']+")
+
+
+def _holds_a_key(table: dict[str, str]) -> Callable[[str], bool]:
+    """Teen-code is replaced only as a whole run of word characters and apostrophes: a text none of whose
+    runs is a key has nothing to replace (when every key is word characters, as the patterns assume)."""
+    keys = frozenset(table)
+    if not all(re.fullmatch(r"\w+", key) for key in keys):
+        return lambda s: True
+    return lambda s: not keys.isdisjoint(_RUNS.split(s))
+
+
+_TEENCODE_RE = {lang: _Guarded(p, _holds_a_key(_TEENCODE[lang])) for lang, p in _TEENCODE_RE.items()}
 
 
 def _url_words(match: re.Match[str]) -> str:
@@ -366,13 +417,22 @@ _TOKEN_PATTERNS = {
 }
 
 
+def _spelled(word: str) -> str:
+    return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+
+
+@lru_cache(maxsize=4096)
+def _word_alternatives(word: str, lang: str) -> tuple[str, ...]:
+    """A (non-token) word's pattern's alternatives, in the order it tries them (classifier.evidence too)."""
+    alternatives = [_spelled(word)] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
+    return tuple(sorted(set(alternatives), key=len, reverse=True))
+
+
 @lru_cache(maxsize=4096)
 def _word_pattern(word: str, lang: str) -> str:
     if word in _TOKEN_PATTERNS:
         return f"(?:{_TOKEN_PATTERNS[word]})"
-    spelled = "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
-    alternatives = [spelled] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
-    return "(?:" + "|".join(sorted(set(alternatives), key=len, reverse=True)) + ")"
+    return "(?:" + "|".join(_word_alternatives(word, lang)) + ")"
 
 
 @lru_cache(maxsize=64)
@@ -386,7 +446,11 @@ def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
 
 @lru_cache(maxsize=8192)
 def evidence_pattern(phrase: str, lang: str) -> re.Pattern[str]:
-    """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``)."""
+    """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``).
+
+    ``classifier.evidence`` builds the same alternatives to match them without compiling: change both
+    together (``tests/classifier/test_evidence.py`` checks that they agree).
+    """
     words = phrase.split()
     expansions = _multiword_expansions(lang)
     parts: list[str] = []
@@ -417,4 +481,6 @@ def _fold_char(ch: str) -> str:
 
 def fold_keep_length(text: str) -> str:
     """Fold case and diacritics character by character, so that offsets still index ``text``."""
+    if text.isascii():  # each ASCII character folds to its lower case
+        return text.lower()
     return "".join(map(_fold_char, text))

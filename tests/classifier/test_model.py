@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from classifier.corpus import CORPUS_DIR
@@ -245,8 +247,19 @@ def test_the_fast_vectorizers_give_scikit_learns_rows():
     ]
     features = build_features().fit((texts[:2] + texts[5:] + ["ok ok robux free gift"]) * 3)
     for name, vectorizer in features.transformer_list:
-        fast = FastTfidf.from_vectorizer(vectorizer, name).transform(texts)
-        assert np.allclose(fast.toarray(), vectorizer.transform(texts).toarray(), atol=1e-6)
+        fast = FastTfidf.from_vectorizer(vectorizer, name)
+        expected = vectorizer.transform(texts).toarray()
+        # Twice: the first batch fills the per-word cache, the second reads from it.
+        for _ in range(2):
+            assert np.allclose(fast.transform(texts).toarray(), expected, atol=1e-6)
+        for text, row in zip(texts, expected, strict=True):
+            columns, values = fast.row(text)
+            assert np.array_equal(columns, np.flatnonzero(row)) and np.allclose(
+                values, row[columns], atol=1e-6
+            )
+            assert np.array_equal(
+                fast.transform([text]).toarray()[0], np.asarray(fast.transform([text, ""]).toarray()[0])
+            )
     char = next(v for _, v in features.transformer_list if v.analyzer == "char_wb")
     for text in texts:
         assert sorted(char_wb_ngrams(text, *char.ngram_range)) == sorted(char.build_analyzer()(text))
@@ -305,3 +318,72 @@ def test_a_link_inside_a_page_does_not_make_the_page_a_phishing_site(small_model
     assert page.scam < 0.99
     listed = model.score_page(html, url="https://www.facebook.com/BVCHORAY")
     assert (listed.alert, listed.scam_kind) == ("scam", "phishing")
+
+
+_MIXED_MESSAGES = [
+    "see you at school tomorrow",
+    "em oi cho chi xin stk nhe, chuyen khoan 500k la xong",
+    "FREE R0BUX!!! log in at robux-gift.xyz with your password",
+    "u r so pretty, send pics, dont tell ur mom",
+    "Win a FREE iPhone, call 0912345678 or mail win@prize.example now",
+    "ok",
+    "",
+    "gửi ảnh đi, đừng nói với bố mẹ nha",
+    "homework is on page 12, due Friday",
+]
+
+
+def test_batch_scores_are_each_messages_own_decision(shipped_model):
+    """The batch skips explaining messages below every threshold: its scores are still exactly what deciding
+    each message on its own row gives."""
+    from classifier.model import _Row
+    from classifier.normalize import detect_lang, normalize
+
+    scores = shipped_model.score_messages(_MIXED_MESSAGES)
+    langs = [detect_lang(t) for t in _MIXED_MESSAGES]
+    x = shipped_model.vectorize([normalize(t, lang) for t, lang in zip(_MIXED_MESSAGES, langs, strict=True)])
+    probs = shipped_model.probabilities(x)
+    for i, (text, score) in enumerate(zip(_MIXED_MESSAGES, scores, strict=True)):
+        own = shipped_model._decide(
+            text, _Row.of(x, i), langs[i], float(probs["scam"][i]), float(probs["grooming"][i])
+        )
+        assert score == replace(own, stages=score.stages)
+        assert shipped_model.score_message(text) == score  # one row at a time: the same
+
+
+def _former_explain(model, text, row, lang, label):
+    """The explanation as first written: every feature of the row, strongest first, in a Python loop."""
+    from classifier.model import EVIDENCE_STOPWORDS, MAX_EVIDENCE
+    from classifier.normalize import evidence_pattern, fold_keep_length
+
+    idx = row.indices
+    contributions = row.data * model._coef[label][idx]
+    folded = fold_keep_length(text)
+    evidence, spans = [], []
+    for j in np.argsort(-contributions):
+        if contributions[j] <= 0 or len(evidence) >= MAX_EVIDENCE:
+            break
+        phrase = model._phrases[idx[j]]
+        if not model._word_feature[idx[j]] or EVIDENCE_STOPWORDS.issuperset(phrase.split()):
+            continue
+        match = evidence_pattern(phrase, lang).search(folded)
+        if match is None:
+            continue
+        found = text[match.start() : match.end()].strip()
+        if found and not any(found.lower() in e.lower() for e in evidence):
+            evidence = [e for e in evidence if e.lower() not in found.lower()]
+            evidence.append(found)
+            spans.append((match.start(), match.end()))
+    return tuple(evidence), spans
+
+
+def test_explanations_are_what_the_former_loop_gave(shipped_model):
+    from classifier.model import _Row
+    from classifier.normalize import detect_lang, normalize
+
+    for text in [*_MIXED_MESSAGES, "Hey!! " * 100 + "You won 10,000 FR33 R0BUX! Log in with your password"]:
+        lang = detect_lang(text)
+        row = _Row.of(shipped_model.vectorize([normalize(text, lang)]), 0)
+        for label in ("scam", "grooming"):
+            expected = _former_explain(shipped_model, text, row, lang, label)
+            assert shipped_model.explain(text, row, lang, label) == expected

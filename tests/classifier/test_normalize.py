@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier.folding import fold
@@ -141,3 +141,78 @@ def test_fold_removes_every_vietnamese_mark(text):
 def test_a_huge_unbroken_run_cannot_drown_the_text():
     padded = normalize("free robux here " + "qwerty" * 500 + " claim now")
     assert len(padded) < 80 and padded.startswith("free robux here")
+
+
+# Texts that exercise every pass: digits, "@", dots, schemes, leetspeak symbols, long runs, Vietnamese
+# letters, unusual spaces (the guarded passes and language detection must give what the plain ones did).
+_PASS_PIECES = [*"ab01359@$!|.:/-+ \n\tkmđĐươáàạêxyzKHÔNG₫$€", "www.", "https://", ".com", ".co.uk", "a" * 33]
+_PASS_PIECES += [
+    "aaa",
+    "zzzz",
+    "a1",
+    "1b",
+    "c4t",
+    "0912345678",
+    "+84 912 345 678",
+    "(555) 123-4567",
+    "1234567890123",
+    "500k",
+    "١٢٣",
+]
+_PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join) | st.text(
+    alphabet="abmxz0123456789@$!|_.,' ", max_size=40
+)
+
+
+@settings(max_examples=1500)
+@given(_PASS_TEXT)
+def test_guarded_passes_give_what_the_plain_patterns_give(text):
+    from classifier import normalize as module
+
+    folded = fold(text)
+    names = (
+        "_EMAIL",
+        "_URL",
+        "_MONEY",
+        "_PHONE",
+        "_LONG_NUMBER",
+        "_NUMBER",
+        "_LEET_WORD",
+        "_REPEATS",
+        "_LONG_RUN",
+    )
+    for name in names:
+        guarded = getattr(module, name)
+        assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
+        assert guarded.pattern == guarded.regex.pattern
+    for lang, guarded in module._TEENCODE_RE.items():
+
+        def expand(match, table=module._TEENCODE[lang]):
+            return table[match.group(1)]
+
+        assert guarded.sub(expand, folded) == guarded.regex.sub(expand, folded), lang
+
+
+@given(st.text(max_size=300) | _PASS_TEXT)
+def test_language_detection_counts_letters_as_before(text):
+    import re
+
+    from classifier.normalize import _VI_LETTERS, _VI_WORDS
+
+    # The former detection, letter by letter.
+    sample = text[:2000]
+    letters = len(re.findall(r"[^\W\d_]", sample))
+    if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
+        expected = "vi"
+    else:
+        words = re.findall(r"[^\W\d_]+", fold(sample))
+        hits = sum(1 for w in words if w in _VI_WORDS)
+        expected = "vi" if words and hits / len(words) > 0.2 else "en"
+    assert detect_lang(text) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_text_folds_character_by_character_as_before(text):
+    from classifier.normalize import _fold_char
+
+    assert fold_keep_length(text) == "".join(map(_fold_char, text))
