@@ -24,8 +24,11 @@ MONEY_TOKEN = "moneytok"
 ACCOUNT_TOKEN = "accttok"
 NUMBER_TOKEN = "numtok"
 OBFUSCATED_TOKEN = "obfustok"
+# Beside a link's words: the link hides where it goes (a shortener) or sits on a throwaway top-level domain.
+ODD_LINK_TOKEN = "oddlinktok"
 SPECIAL_TOKENS = (
     URL_TOKEN,
+    ODD_LINK_TOKEN,
     EMAIL_TOKEN,
     PHONE_TOKEN,
     MONEY_TOKEN,
@@ -36,7 +39,16 @@ SPECIAL_TOKENS = (
 
 _TLDS = (
     "com|net|org|vn|xyz|info|io|gg|me|ly|top|online|site|club|shop|app|link|live|store|gift|cc|co|tk|ml|ga|"
-    "cf|gq|ru|biz|us|uk|asia|pro|fun|icu|win|vip|click|to|tv|edu|gov|page|today|world|space|website|cn|in"
+    "cf|gq|ru|biz|us|uk|asia|pro|fun|icu|win|vip|click|to|tv|edu|gov|page|today|world|space|website|cn|in|"
+    "tech|cyou|buzz|rest|monster|sbs|cfd|bond|lol|pw|ws|mobi|zone|host|press|ink|bet|cam|quest|work"
+)
+_THROWAWAY_TLDS = frozenset(
+    "xyz top tech icu vip cc online site club live fun click win tk ml ga cf gq cyou buzz rest monster sbs "
+    "cfd bond lol pw ws zone host press ink bet cam quest work gift link".split()
+)
+_SHORTENERS = frozenset(
+    "bit.ly tinyurl.com t.co is.gd cutt.ly rb.gy shorturl.at j.mp ow.ly tiny.cc s.id t.ly v.gd bit.do "
+    "rebrand.ly shorte.st".split()
 )
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"']+|\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:" + _TLDS + r")\b"
@@ -351,7 +363,9 @@ _TEENCODE_RE = {lang: _Guarded(p, _holds_a_key(_TEENCODE[lang])) for lang, p in 
 def _url_words(match: re.Match[str]) -> str:
     url = re.sub(r"^(?:https?://)?(?:www\.)?", "", match.group(0))
     words = re.findall(r"[a-z0-9]+", url)[:8]
-    return f" {URL_TOKEN} {' '.join(words)} "
+    host = re.split(r"[/?#:]", url, maxsplit=1)[0].rstrip(".")
+    odd = host in _SHORTENERS or host.rpartition(".")[2] in _THROWAWAY_TLDS
+    return f" {URL_TOKEN} {ODD_LINK_TOKEN if odd else ''} {' '.join(words)} "
 
 
 def _obfuscated(match: re.Match[str]) -> str:
@@ -408,6 +422,7 @@ _LEET_CLASSES = {
 }
 _TOKEN_PATTERNS = {
     URL_TOKEN: _URL.pattern,
+    ODD_LINK_TOKEN: _URL.pattern,
     EMAIL_TOKEN: _EMAIL.pattern,
     MONEY_TOKEN: _MONEY.pattern,
     PHONE_TOKEN: _PHONE.pattern,

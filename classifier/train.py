@@ -47,9 +47,11 @@ SPLIT = {"train": 0.70, "validation": 0.15, "test": 0.15}
 MAX_BENIGN_FALSE_ALERT_RATE = 0.01  # on validation; the product promise is < 2 % on unseen data
 MAX_HARD_NEGATIVE_ALERT_RATE = 0.10  # on the validation hard negatives: benign text that looks risky
 # Real message sources whose ordinary messages each keep their own scam false-alert cap on validation: the
-# large sources would otherwise let a small one (real Vietnamese SMS) carry most of the false alerts.
+# large sources would otherwise let a small one (real Vietnamese SMS) carry most of the false alerts. 3 %,
+# not the product's 2 %: on the 138 validation messages of the smallest source 2 % is two messages, and that
+# step moved the threshold far enough to cost a tenth of the written scams' recall.
 CAPPED_SOURCES = ("vi-sms", "sms-uci", "sms-mendeley")
-MAX_SOURCE_FALSE_ALERT_RATE = 0.02
+MAX_SOURCE_FALSE_ALERT_RATE = 0.03
 MAX_STAGE_NONE = 6000
 HYPERPARAMETERS = {
     "word": {"ngram_range": (1, 2), "min_df": 2, "max_features": 150_000, "sublinear_tf": True},

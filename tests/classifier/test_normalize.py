@@ -87,6 +87,22 @@ def test_ordinary_punctuation_is_not_filter_dodging(text):
     assert "obfustok" not in normalize(text).split()
 
 
+@pytest.mark.parametrize(
+    "text, odd",
+    [
+        ("nap dau nhan 188k tai DWyq1eb.LnEwR.tech ngay", True),
+        ("claim at https://bit.ly/3xYz now", True),
+        ("free skins at skins-drop.xyz/claim", True),
+        ("read https://www.bbc.co.uk/news/world today", False),
+        ("tra cuu tai dichvucong.gov.vn nhe", False),
+    ],
+)
+def test_links_on_throwaway_domains_or_shorteners_are_marked(text, odd):
+    tokens = normalize(text).split()
+    assert "urltok" in tokens
+    assert ("oddlinktok" in tokens) == odd
+
+
 def test_urls_keep_their_words_for_the_model():
     assert "robux" in normalize("go to free-robux.gg/claim").split()
 
