@@ -19,10 +19,10 @@ from functools import lru_cache
 from classifier.normalize import (
     _LEET_CLASSES,
     _TOKEN_PATTERNS,
-    _multiword_expansions,
     _spelled,
     _word_alternatives,
     evidence_pattern,
+    phrase_parts,
 )
 
 # Texts longer than this are searched with the compiled pattern: there, trying every possible start in
@@ -68,26 +68,17 @@ def _unescape(source: str) -> str:
 def phrase_nodes(phrase: str, lang: str) -> tuple[Node, ...] | None:
     """The nodes of ``evidence_pattern(phrase, lang)`` between its boundaries; None when the phrase holds a
     token (its pattern is a full regular expression)."""
-    words = phrase.split()
-    if any(w in _TOKEN_PATTERNS for w in words):
+    if any(w in _TOKEN_PATTERNS for w in phrase.split()):
         return None
-    expansions = _multiword_expansions(lang)
     parts: list[Node] = []
-    i = 0
-    while i < len(words):
-        for span in (3, 2):
-            chunk = tuple(words[i : i + span])
-            if len(chunk) == span and chunk in expansions:
-                spelled: list[Node] = []
-                for w in chunk:
-                    spelled += [("sep",), _word_node(w, lang)] if spelled else [_word_node(w, lang)]
-                keys = [(("lit", k),) for k in expansions[chunk]]
-                parts.append(("alt", (*keys, tuple(spelled))))
-                i += span
-                break
+    for words, keys in phrase_parts(phrase, lang):
+        spelled: list[Node] = []
+        for w in words:
+            spelled += [("sep",), _word_node(w, lang)] if spelled else [_word_node(w, lang)]
+        if keys:
+            parts.append(("alt", (*((("lit", k),) for k in keys), tuple(spelled))))
         else:
-            parts.append(_word_node(words[i], lang))
-            i += 1
+            parts.append(spelled[0])
     nodes: list[Node] = []
     for part in parts:
         nodes += [("sep",), part] if nodes else [part]

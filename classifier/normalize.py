@@ -460,28 +460,38 @@ def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
 
 
 @lru_cache(maxsize=8192)
+def phrase_parts(phrase: str, lang: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """A normalised phrase as its evidence pattern reads it, part by part: ``(words, keys)``, where ``words``
+    is a run that one of the teen-code ``keys`` expands to (typed as a key or spelled out), or a single word
+    with no keys. Shared by :func:`evidence_pattern` and ``classifier.evidence``."""
+    words = phrase.split()
+    expansions = _multiword_expansions(lang)
+    parts: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        for span in (3, 2):
+            chunk = tuple(words[i : i + span])
+            if len(chunk) == span and chunk in expansions:
+                parts.append((chunk, tuple(expansions[chunk])))
+                i += span
+                break
+        else:
+            parts.append(((words[i],), ()))
+            i += 1
+    return tuple(parts)
+
+
+@lru_cache(maxsize=8192)
 def evidence_pattern(phrase: str, lang: str) -> re.Pattern[str]:
     """A pattern that finds a normalised phrase in the *folded* original text (see ``fold_keep_length``).
 
     ``classifier.evidence`` builds the same alternatives to match them without compiling: change both
     together (``tests/classifier/test_evidence.py`` checks that they agree).
     """
-    words = phrase.split()
-    expansions = _multiword_expansions(lang)
     parts: list[str] = []
-    i = 0
-    while i < len(words):
-        for span in (3, 2):
-            chunk = tuple(words[i : i + span])
-            if len(chunk) == span and chunk in expansions:
-                spelled = r"[\W_]+".join(_word_pattern(w, lang) for w in chunk)
-                keys = "|".join(re.escape(k) for k in expansions[chunk])
-                parts.append(f"(?:{keys}|{spelled})")
-                i += span
-                break
-        else:
-            parts.append(_word_pattern(words[i], lang))
-            i += 1
+    for words, keys in phrase_parts(phrase, lang):
+        spelled = r"[\W_]+".join(_word_pattern(w, lang) for w in words)
+        parts.append(f"(?:{'|'.join(map(re.escape, keys))}|{spelled})" if keys else spelled)
     return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(parts) + r"(?![^\W_])")
 
 
