@@ -21,6 +21,36 @@ model_path_option = click.option(
 )
 
 
+# The training data options, declared once: `evaluate --held-out` must be given the slice `train` used.
+shared_data_option = click.option(
+    "--shared-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_SHARED_DATA,
+    show_default=True,
+    help="The public datasets folder (../shared/data beside the project).",
+)
+limit_per_source_option = click.option(
+    "--limit-per-source",
+    type=int,
+    default=None,
+    help="A small slice of each source (for quick checks and tests); evaluate with the slice trained on.",
+)
+chitchat_option = click.option(
+    "--chitchat",
+    "chitchat_conversations",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="How many chitchat-dataset conversations to use as benign chat.",
+)
+
+
+def _shared_data_dir(shared_data: Path) -> Path:
+    if not shared_data.is_dir():
+        raise click.ClickException(f"no public datasets folder at {shared_data} (give --shared-data)")
+    return shared_data
+
+
 def _load_model(model_path: Path | None):
     from classifier.model import ModelLoadError, RiskModel
 
@@ -31,13 +61,7 @@ def _load_model(model_path: Path | None):
 
 
 @click.command()
-@click.option(
-    "--shared-data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_SHARED_DATA,
-    show_default=True,
-    help="The public datasets folder (../shared/data beside the project).",
-)
+@shared_data_option
 @click.option(
     "--out",
     "out_dir",
@@ -51,20 +75,8 @@ def _load_model(model_path: Path | None):
     multiple=True,
     help="Extra labelled JSONL in the scoring contract's format, e.g. exported parent feedback.",
 )
-@click.option(
-    "--limit-per-source",
-    type=int,
-    default=None,
-    help="Train on a small slice of each source (for quick checks and tests).",
-)
-@click.option(
-    "--chitchat",
-    "chitchat_conversations",
-    type=int,
-    default=3000,
-    show_default=True,
-    help="How many chitchat-dataset conversations to use as benign chat.",
-)
+@limit_per_source_option
+@chitchat_option
 @click.option("--version", default=None, help="Version string for the model card (default: the date).")
 @click.option(
     "--leave-one-out/--no-leave-one-out",
@@ -85,8 +97,7 @@ def train(
     from classifier.contract import ContractError, examples_from_requests, read_requests
     from classifier.train import train as run_training
 
-    if not shared_data.is_dir():
-        raise click.ClickException(f"shared data folder not found: {shared_data}")
+    _shared_data_dir(shared_data)
     extra_examples = []
     for path in extra:
         with open(path, encoding="utf-8") as fh:
@@ -170,27 +181,9 @@ def score(input_file, output_file, model_path: Path | None) -> None:
     help="Evaluate on the held-out (test) split of ../shared/data and the corpus, split exactly as "
     "training splits it: the model card's figures, per source.",
 )
-@click.option(
-    "--shared-data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_SHARED_DATA,
-    show_default=True,
-    help="The public datasets folder, for --held-out.",
-)
-@click.option(
-    "--limit-per-source",
-    type=int,
-    default=None,
-    help="With --held-out: the same small slice of each source as `train --limit-per-source`.",
-)
-@click.option(
-    "--chitchat",
-    "chitchat_conversations",
-    type=int,
-    default=3000,
-    show_default=True,
-    help="With --held-out: as many chitchat-dataset conversations as `train --chitchat`.",
-)
+@shared_data_option
+@limit_per_source_option
+@chitchat_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @model_path_option
 def evaluate(
@@ -205,13 +198,18 @@ def evaluate(
     """Precision, recall, F1 and PR-AUC per label, per language and per source, and the benign
     false-alert rate: on labelled JSON Lines (--data) or on the held-out splits (--held-out)."""
     from classifier.card_markdown import METRICS_HEADER, metric_rows
-    from classifier.train import evaluate_examples
 
     if (data_file is None) == (not held_out):
         raise click.UsageError("give either --data FILE or --held-out")
     model = _load_model(model_path)
     if held_out:
-        examples = _held_out_examples(shared_data, limit_per_source, chitchat_conversations)
+        from classifier.train import evaluate_examples, held_out_examples  # scikit-learn: only when needed
+
+        examples = held_out_examples(
+            _shared_data_dir(shared_data),
+            chitchat_conversations=chitchat_conversations,
+            limit_per_source=limit_per_source,
+        )
         result = {"model_version": model.version, **evaluate_examples(model, examples)}
     else:
         result = _labelled_file_figures(model, data_file)
@@ -226,16 +224,6 @@ def evaluate(
     if "hard_negatives" in result:
         lines += metric_rows("hard negatives", result["hard_negatives"])
     click.echo("\n".join(lines))
-
-
-def _held_out_examples(shared_data: Path, limit_per_source: int | None, chitchat_conversations: int):
-    from classifier.train import held_out_examples
-
-    if not shared_data.is_dir():
-        raise click.ClickException(f"no public datasets folder at {shared_data} (give --shared-data)")
-    return held_out_examples(
-        shared_data, chitchat_conversations=chitchat_conversations, limit_per_source=limit_per_source
-    )
 
 
 def _labelled_file_figures(model, data_file) -> dict:
