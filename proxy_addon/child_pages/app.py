@@ -112,9 +112,7 @@ class PagesState:
                     url=help_request.alert.url,
                 )
                 # Asked before the model's alert for the page is written: the choice waits for it.
-                settled, warned_alert_id = self.warned.settled_or_defer(help_request.warning_id, told)
-                if settled:
-                    told.record(store, warned_alert_id)
+                self.warned.record_or_defer(store, help_request.warning_id, told)
             store.increment("help.received")
         return alert_id
 
@@ -348,9 +346,7 @@ def _record_choice(page: WarnedPage, choice: str, counter: str) -> None:
     try:
         store = _db()
         store.increment(counter)
-        settled, alert_id = _state().warned.settled_or_defer(page.id, pending)
-        if settled:
-            pending.record(store, alert_id)
+        _state().warned.record_or_defer(store, page.id, pending)
     except Exception as e:  # the child's choice still takes effect
         log.error("NotAlone: could not record %s's choice %s: %r", identity.child, choice, e)
     log.info("NotAlone: %s chose %s at %s", identity.child, choice, page.url)

@@ -115,6 +115,13 @@ class WarnedPages:
             self._pending.setdefault(warning_id, []).append(choice)
             return False, None
 
+    def record_or_defer(self, store: AlertStore, warning_id: str, choice: PendingChoice) -> None:
+        """Record ``choice`` against the page's alert now if it is settled, else leave it for the thread
+        that writes that alert (see :meth:`settled_or_defer`)."""
+        settled, alert_id = self.settled_or_defer(warning_id, choice)
+        if settled:
+            choice.record(store, alert_id)
+
     def get(self, warning_id: str) -> WarnedPage | None:
         with self._lock:
             return self._pages.get(warning_id)
