@@ -57,6 +57,22 @@ def run_in_thread(supervisor: Supervisor) -> tuple[threading.Thread, list[int]]:
     return thread, result
 
 
+def run_until_ready(
+    name: str, script: list[str], ready_file: Path, **options: float
+) -> tuple[Supervisor, threading.Thread, list[int]]:
+    """A supervisor of one part, run in a thread and returned once the part has written ``ready_file``."""
+    announced = threading.Event()
+    supervisor = Supervisor(
+        [PartSpec(name, script, ready=lambda _since: ready_file.exists())],
+        on_ready=announced.set,
+        poll_s=0.02,
+        **options,
+    )
+    thread, result = run_in_thread(supervisor)
+    assert announced.wait(60), "the part never became ready"
+    return supervisor, thread, result
+
+
 def test_backoff_doubles_up_to_its_cap() -> None:
     backoff = Backoff(first_s=1, max_s=10)
     assert [backoff.delay(n) for n in range(1, 6)] == [1, 2, 4, 8, 10]
@@ -115,21 +131,9 @@ def test_a_failing_part_is_given_up_alone_and_reported_while_the_others_keep_ser
 
 
 def test_stop_sends_sigterm_and_waits_for_the_part_to_finish(tmp_path: Path) -> None:
-    announced = threading.Event()
-    supervisor = Supervisor(
-        [
-            PartSpec(
-                "graceful",
-                python(GRACEFUL, str(tmp_path)),
-                ready=lambda _since: (tmp_path / "started").exists(),
-            )
-        ],
-        on_ready=announced.set,
-        poll_s=0.02,
-        stop_timeout_s=60,
+    supervisor, thread, result = run_until_ready(
+        "graceful", python(GRACEFUL, str(tmp_path)), tmp_path / "started", stop_timeout_s=60
     )
-    thread, result = run_in_thread(supervisor)
-    assert announced.wait(60), "the part never became ready"
     supervisor.request_stop()
     thread.join(90)
     assert result == [0]
@@ -140,21 +144,9 @@ def test_a_part_ignoring_sigterm_is_killed_after_the_grace_period(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="notalone")
-    announced = threading.Event()
-    supervisor = Supervisor(
-        [
-            PartSpec(
-                "stubborn",
-                python(STUBBORN, str(tmp_path)),
-                ready=lambda _since: (tmp_path / "started").exists(),
-            )
-        ],
-        on_ready=announced.set,
-        poll_s=0.02,
-        stop_timeout_s=0.5,
+    supervisor, thread, result = run_until_ready(
+        "stubborn", python(STUBBORN, str(tmp_path)), tmp_path / "started", stop_timeout_s=0.5
     )
-    thread, result = run_in_thread(supervisor)
-    assert announced.wait(60)
     supervisor.request_stop()
     thread.join(90)
     assert result == [0]
@@ -281,20 +273,9 @@ def gone(pid: int) -> bool:
 
 
 def test_stopping_a_part_ends_what_it_started(tmp_path: Path) -> None:
-    announced = threading.Event()
-    supervisor = Supervisor(
-        [
-            PartSpec(
-                "spawner",
-                python(SPAWNER, str(tmp_path)),
-                ready=lambda _since: (tmp_path / "grandchild").exists(),
-            )
-        ],
-        on_ready=announced.set,
-        poll_s=0.02,
+    supervisor, thread, result = run_until_ready(
+        "spawner", python(SPAWNER, str(tmp_path)), tmp_path / "grandchild"
     )
-    thread, result = run_in_thread(supervisor)
-    assert announced.wait(60)
     grandchild = int((tmp_path / "grandchild").read_text())
     supervisor.request_stop()
     thread.join(90)
