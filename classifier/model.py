@@ -48,6 +48,11 @@ MIN_DISTINCT_STAGES = 2
 SOFT_STAGES = frozenset({"trust_building", "flattery"})
 SINGLE_BEAT_CAP = 0.6
 STAGE_TURN_FLOOR = 0.5
+# A counterpart's turn names the stage it reads most like (never "none") when that stage is at least this
+# likely: the turn must also read risky on its own (STAGE_TURN_FLOOR), so a weaker stage reading is enough.
+# On written conversations (validation) 0.5 found 42 of 54 grooming chats, 0.25 finds 49, with the same
+# benign alerts and 3 rather than 1 of 915 everyday chats.
+TURN_STAGE_MIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,7 @@ class RiskModel:
         x = self.vectorize([normalize(w, lang) for w, lang in zip(windows, langs, strict=True)])
         probs = self.probabilities(x)
         x_newest = self.vectorize([normalize(t) for t in newest])
-        turn_stages = self._stages_of_rows(x_newest)
+        turn_stages = self._turn_stages(x_newest)
         newest_grooming = self.probabilities(x_newest)["grooming"]
         certain = self.thresholds["grooming"].high
         alert = self.thresholds["grooming"].alert
@@ -371,6 +376,18 @@ class RiskModel:
         if self._stage_weights is None or not normalized:
             return [None] * len(normalized)
         return self._stages_of_rows(self.vectorize(list(normalized)))
+
+    def _turn_stages(self, x: sp.csr_matrix) -> list[str | None]:
+        """The stage each conversation turn reads most like, at least ``TURN_STAGE_MIN`` likely, or None."""
+        if self._stage_weights is None:
+            return [None] * x.shape[0]
+        probabilities = self.stage_probabilities(x)
+        probabilities[:, self._stages.index("none")] = -1.0
+        best = probabilities.argmax(axis=1)
+        return [
+            self._stages[b] if row[b] >= TURN_STAGE_MIN else None
+            for b, row in zip(best.tolist(), probabilities, strict=True)
+        ]
 
     def _stages_of_rows(self, x: sp.csr_matrix) -> list[str | None]:
         if self._stage_weights is None:

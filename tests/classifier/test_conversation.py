@@ -95,6 +95,45 @@ def test_a_counterpart_who_escalates_through_stages_is_grooming(shipped_model, t
     assert first is not None and first >= 3  # not from "hi"
 
 
+# Escalations whose stages are worded loosely: no single turn names its stage as clearly as the training
+# examples do (the stage model's own reading of each stays below its message threshold), yet each turn reads
+# risky and together they show flattery, an age probe, a gift, secrecy and a move away from watching eyes.
+LOOSELY_WORDED_ESCALATIONS = [
+    [
+        ("jay", "yo nice build, u did that alone?"),
+        ("kid", "ya took me 3 days"),
+        ("jay", "thats crazy good. most ppl here are way worse and theyre adults lol"),
+        ("kid", "lol thx"),
+        ("jay", "u still in elementary or middle?"),
+        ("kid", "middle, 6th"),
+        ("jay", "i got u a gift card for the shop, check ur inbox"),
+        ("kid", "wait rly??"),
+        ("jay", "ya. ur parents check ur messages? maybe dont mention it, they might make u give it back"),
+        ("jay", "lets move this somewhere the mods cant read, i'll send u my other username"),
+    ],
+    [
+        ("Hải", "em vẽ đẹp thật đó, tự học hả"),
+        ("kid", "dạ em tự học trên youtube"),
+        ("Hải", "giỏi hơn mấy đứa lớp vẽ của anh nhiều. em nhiêu tuổi r"),
+        ("kid", "em 11 tuổi"),
+        ("Hải", "anh gửi em bộ bút màu xịn nha, cho anh xin địa chỉ"),
+        ("kid", "để em hỏi mẹ"),
+        ("Hải", "thôi khỏi hỏi, mẹ em lại nghĩ lung tung. cứ gửi tới trường cũng đc"),
+        ("Hải", "mà qua zalo nói chuyện đi em, ở đây nhiều người đọc lắm"),
+    ],
+]
+
+
+@pytest.mark.parametrize("turns", LOOSELY_WORDED_ESCALATIONS, ids=["en", "vi"])
+def test_loosely_worded_stages_still_add_up_when_each_turn_reads_risky(shipped_model, turns):
+    messages = _chat(turns)
+    score = shipped_model.score_conversation(messages)
+    assert score.alert == "grooming", (score.grooming, score.stages)
+    assert len(score.stages) >= 2
+    first = shipped_model.first_alert_turn(messages)
+    assert first is not None and first >= 4  # once a second stage shows, not from the compliment
+
+
 def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
     turns = [
         ("friend", "what are you doing this weekend"),
