@@ -85,14 +85,14 @@ LIMITATIONS = [
     ),
     (
         "Real Vietnamese SMS (IE403) is small: 27 held-out scams, so its figures move a lot with a few"
-        " messages. The project's ~650 written Vietnamese service and smishing SMS carry much of what it"
+        " messages. The project's ~710 written Vietnamese service and smishing SMS carry much of what it"
         " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a quarter of"
         " its ordinary messages still alert."
     ),
     (
         "Real ordinary pages are documentation (Debian handbook, LibreOffice help, Python docs, EN and VI) "
         "read from Debian packages when installed; news, recipes, login pages, promotions and pages about "
-        "scams are the project's own writing (744 ordinary pages in all): there are no real news or recipe "
+        "scams are the project's own writing (784 ordinary pages in all): there are no real news or recipe "
         "pages in training, and pages that quote scam wording to warn about it still alert more than other "
         "pages."
     ),

@@ -95,9 +95,9 @@ def test_a_counterpart_who_escalates_through_stages_is_grooming(shipped_model, t
     assert first is not None and first >= 3  # not from "hi"
 
 
-# Escalations whose stages are worded loosely: no single turn names its stage as clearly as the training
-# examples do (the stage model's own reading of each stays below its message threshold), yet each turn reads
-# risky and together they show flattery, an age probe, a gift, secrecy and a move away from watching eyes.
+# Escalations whose stages are worded loosely: some turns name their stage less clearly than the training
+# examples do (the stage model reads it below its own threshold), but those turns read clearly risky, and
+# together the turns show flattery, an age probe, a gift, secrecy and a move away from watching eyes.
 LOOSELY_WORDED_ESCALATIONS = [
     [
         ("jay", "yo nice build, u did that alone?"),
@@ -109,7 +109,7 @@ LOOSELY_WORDED_ESCALATIONS = [
         ("jay", "i got u a gift card for the shop, check ur inbox"),
         ("kid", "wait rly??"),
         ("jay", "ya. ur parents check ur messages? maybe dont mention it, they might make u give it back"),
-        ("jay", "lets move this somewhere the mods cant read, i'll send u my other username"),
+        ("jay", "this server logs everything tho. got somewhere else we can talk, just us?"),
     ],
     [
         ("Hải", "em vẽ đẹp thật đó, tự học hả"),
