@@ -85,16 +85,6 @@ ESCALATIONS = [
 ]
 
 
-@pytest.mark.parametrize("turns", ESCALATIONS, ids=["en", "vi"])
-def test_a_counterpart_who_escalates_through_stages_is_grooming(shipped_model, turns):
-    messages = _chat(turns)
-    full = shipped_model.score_conversation(messages)
-    assert full.alert == "grooming"
-    assert len(full.stages) >= 2
-    first = shipped_model.first_alert_turn(messages)
-    assert first is not None and first >= 3  # not from "hi"
-
-
 # Escalations whose stages are worded loosely: some turns name their stage less clearly than the training
 # examples do (the stage model reads it below its own threshold), but those turns read clearly risky, and
 # together the turns show flattery, an age probe, a gift, secrecy and a move away from watching eyes.
@@ -124,14 +114,18 @@ LOOSELY_WORDED_ESCALATIONS = [
 ]
 
 
-@pytest.mark.parametrize("turns", LOOSELY_WORDED_ESCALATIONS, ids=["en", "vi"])
-def test_loosely_worded_stages_still_add_up_when_each_turn_reads_risky(shipped_model, turns):
+@pytest.mark.parametrize(
+    "turns",
+    ESCALATIONS + LOOSELY_WORDED_ESCALATIONS,
+    ids=["en", "vi", "loosely-worded-en", "loosely-worded-vi"],
+)
+def test_a_counterpart_who_escalates_through_stages_is_grooming(shipped_model, turns):
     messages = _chat(turns)
-    score = shipped_model.score_conversation(messages)
-    assert score.alert == "grooming", (score.grooming, score.stages)
-    assert len(score.stages) >= 2
+    full = shipped_model.score_conversation(messages)
+    assert full.alert == "grooming", (full.grooming, full.stages)
+    assert len(full.stages) >= 2
     first = shipped_model.first_alert_turn(messages)
-    assert first is not None and first >= 4  # once a second stage shows, not from the compliment
+    assert first is not None and first >= 3  # once a second stage shows, not from "hi"
 
 
 def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
