@@ -387,3 +387,33 @@ def test_explanations_are_what_the_former_loop_gave(shipped_model):
         for label in ("scam", "grooming"):
             expected = _former_explain(shipped_model, text, row, lang, label)
             assert shipped_model.explain(text, row, lang, label) == expected
+
+
+def test_candidates_found_for_all_rows_at_once_are_each_rows_own(shipped_model):
+    """The batch's candidates for explaining equal one row's own, in order: for empty, very long,
+    Vietnamese with and without diacritics, teen-code, URL and emoji texts, and for a row whose candidates
+    tie (a feature repeated), which is left to the one-row sort."""
+    import scipy.sparse as sp
+
+    from classifier.model import _Row
+    from classifier.normalize import detect_lang, normalize
+
+    texts = [
+        *_MIXED_MESSAGES,
+        "",
+        "em ơi cho chị xin stk nhé, chuyển khoản 500k " * 200,
+        "em oi cho chi xin stk nhe, ck 500k",
+        "u r so cute 😍 send pic plz, dont tell ur mom",
+        "claim free robux at https://bit.ly/fr33-r0bux now 🎁",
+    ]
+    x = shipped_model.vectorize([normalize(t, detect_lang(t)) for t in texts])
+    rows = [_Row.of(x, i) for i in range(x.shape[0])]
+    top = shipped_model._candidates(rows[-1], "scam")[0]
+    tied = sp.csr_matrix(([0.5, 0.5], [top, top], [0, 2]), shape=(1, x.shape[1]), dtype=np.float32)
+    x = sp.vstack([x, tied], format="csr")
+    found = shipped_model._candidates_of_rows(x)
+    assert found[-1]["scam"][:2] == [top, top]
+    for i, own in enumerate(found):
+        for label in ("scam", "grooming"):
+            assert own[label] == shipped_model._candidates(_Row.of(x, i), label), (i, label)
+    assert any(own["scam"] for own in found) and any(own["grooming"] for own in found)
