@@ -454,14 +454,28 @@ _TOKEN_PATTERNS = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _spelled_char(ch: str) -> str:
+    return _LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "")
+
+
 def _spelled(word: str) -> str:
-    return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+    return "".join(map(_spelled_char, word))
+
+
+@lru_cache(maxsize=64)
+def _keys_by_meaning(lang: str) -> dict[str, list[str]]:
+    """Each teen-code expansion of ``lang`` and the keys that stand for it, in the table's order."""
+    keys: dict[str, list[str]] = {}
+    for key, value in _TEENCODE[lang].items():
+        keys.setdefault(value, []).append(key)
+    return keys
 
 
 @lru_cache(maxsize=4096)
 def _word_alternatives(word: str, lang: str) -> tuple[str, ...]:
     """A (non-token) word's pattern's alternatives, in the order it tries them (classifier.evidence too)."""
-    alternatives = [_spelled(word)] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
+    alternatives = [_spelled(word)] + [re.escape(k) for k in _keys_by_meaning(lang).get(word, ())]
     return tuple(sorted(set(alternatives), key=len, reverse=True))
 
 
@@ -474,11 +488,7 @@ def _word_pattern(word: str, lang: str) -> str:
 
 @lru_cache(maxsize=64)
 def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
-    expansions: dict[tuple[str, ...], list[str]] = {}
-    for key, value in _TEENCODE[lang].items():
-        if " " in value:
-            expansions.setdefault(tuple(value.split()), []).append(key)
-    return expansions
+    return {tuple(value.split()): keys for value, keys in _keys_by_meaning(lang).items() if " " in value}
 
 
 @lru_cache(maxsize=8192)

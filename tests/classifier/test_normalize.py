@@ -270,3 +270,22 @@ def test_ascii_text_folds_character_by_character_as_before(text):
     from classifier.normalize import _fold_char
 
     assert fold_keep_length(text) == "".join(map(_fold_char, text))
+
+
+def test_word_alternatives_are_built_as_before():
+    """Spelled alternatives built a character at a time and teen-code keys looked up by what they mean: the
+    same alternatives as spelling each word out and scanning the whole teen-code table."""
+    from classifier.normalize import _LEET_CLASSES, _TEENCODE, _multiword_expansions, _word_alternatives
+
+    def former_spelled(word):
+        return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+
+    for lang, table in _TEENCODE.items():
+        for word in [*table.values(), "free", "robux", "không", "a.b", "😀", "x" * 40]:
+            former = [former_spelled(word)] + [re.escape(k) for k, v in table.items() if v == word]
+            assert _word_alternatives(word, lang) == tuple(sorted(set(former), key=len, reverse=True))
+        expansions: dict[tuple[str, ...], list[str]] = {}
+        for key, value in table.items():
+            if " " in value:
+                expansions.setdefault(tuple(value.split()), []).append(key)
+        assert _multiword_expansions(lang) == expansions
