@@ -417,3 +417,45 @@ def test_candidates_found_for_all_rows_at_once_are_each_rows_own(shipped_model):
         for label in ("scam", "grooming"):
             assert own[label] == shipped_model._candidates(_Row.of(x, i), label), (i, label)
     assert any(own["scam"] for own in found) and any(own["grooming"] for own in found)
+
+
+def test_a_batch_of_words_looked_up_by_id_finds_what_looking_up_each_n_gram_finds(shipped_model):
+    """The word vectorizer's batch lookup (ids and pair keys) against one dictionary lookup per 1- and 2-gram,
+    column for column, per text: empty, long, Vietnamese with and without diacritics, teen-code, URLs, emoji;
+    and on a vocabulary with words that only appear inside a 2-gram."""
+    from collections import Counter
+
+    from classifier.normalize import normalize
+
+    word = next(v for v in shipped_model._fast_vectorizers if v.spec.analyzer == "word")
+    assert word._index is not None
+    pair = next(t for t in word.vocabulary if " " in t)
+    texts = [
+        *_MIXED_MESSAGES,
+        "",
+        " ",
+        "a",
+        pair,
+        f"{pair} {pair}",
+        "em ơi cho chị xin stk nhé, chuyển khoản 500k " * 300,
+        "em oi cho chi xin stk nhe ko bn",
+        "u r so cute 😍 send pic plz",
+        "claim free robux at https://bit.ly/fr33-r0bux now 🎁",
+    ]
+    normalized = [normalize(t) for t in texts]
+    columns, lengths = word._found(normalized)
+    assert sum(lengths) == len(columns)
+    starts = np.cumsum([0, *lengths])
+    get = word.vocabulary.get
+    for i, text in enumerate(normalized):
+        expected = Counter(c for c in map(get, word.analyze(text)) if c is not None)
+        assert Counter(columns[starts[i] : starts[i + 1]].tolist()) == expected, text[:40]
+        one, _ = word._found([text])
+        assert Counter(one.tolist()) == expected
+
+    from classifier.features import FastTfidf, VectorizerSpec
+
+    spec = VectorizerSpec("word", "word", (1, 2), r"(?u)\b\w\w+\b", True)
+    small = FastTfidf(spec, {"free": 0, "robux now": 1, "now": 2, "xx yy": 3, "yy": 4}, np.ones(5))
+    columns, lengths = small._found(["free robux now", "xx yy xx", "", "yy xx yy", "robux"])
+    assert lengths == [3, 2, 0, 3, 0] and columns.tolist() == [0, 2, 1, 4, 3, 4, 4, 3]
