@@ -84,6 +84,9 @@ class VectorizerSpec:
 # kept (as packed int32 bytes, a few hundred bytes a word) for this many distinct words per vectorizer.
 WORD_CACHE_SIZE = 20_000
 _INDEX = np.dtype(np.int32)
+# Looking words up by id costs a dozen numpy calls whatever the batch: below this many characters (about
+# 200 words), looking each 1- and 2-gram up on its own is faster.
+INDEX_MIN_CHARS = 1000
 assert array("i").itemsize == _INDEX.itemsize
 
 
@@ -185,7 +188,7 @@ class FastTfidf:
             # A writable copy: a batch's columns are sorted in place.
             columns = np.frombuffer(bytearray(b"".join(packed)), dtype=_INDEX)
             return columns, [len(p) // _INDEX.itemsize for p in packed]
-        if self._index is not None:
+        if self._index is not None and sum(map(len, texts)) >= INDEX_MIN_CHARS:
             return self._found_by_index(texts)
         get = self.vocabulary.get
         found: list[int] = []

@@ -511,6 +511,8 @@ class RiskModel:
         A row where two candidates push equally is left to :meth:`_candidates`: the order of ties is its
         sort's, which a sort over all rows need not repeat. Otherwise the order is the contributions'.
         """
+        if x.shape[0] == 1:  # one row: its own sort costs fewer numpy calls
+            return [{label: self._candidates(_Row.of(x, 0), label) for label in self._risks}]
         lengths = np.diff(x.indptr)
         all_rows = np.repeat(np.arange(x.shape[0]), lengths)
         word = self._word_feature[x.indices]

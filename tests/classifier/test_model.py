@@ -443,19 +443,20 @@ def test_a_batch_of_words_looked_up_by_id_finds_what_looking_up_each_n_gram_find
         "claim free robux at https://bit.ly/fr33-r0bux now 🎁",
     ]
     normalized = [normalize(t) for t in texts]
-    columns, lengths = word._found(normalized)
+    columns, lengths = word._found_by_index(normalized)
     assert sum(lengths) == len(columns)
     starts = np.cumsum([0, *lengths])
     get = word.vocabulary.get
     for i, text in enumerate(normalized):
         expected = Counter(c for c in map(get, word.analyze(text)) if c is not None)
         assert Counter(columns[starts[i] : starts[i + 1]].tolist()) == expected, text[:40]
-        one, _ = word._found([text])
-        assert Counter(one.tolist()) == expected
+        for found in (word._found_by_index, word._found):  # by id, and as a short text is looked up
+            one, _ = found([text])
+            assert Counter(one.tolist()) == expected
 
     from classifier.features import FastTfidf, VectorizerSpec
 
     spec = VectorizerSpec("word", "word", (1, 2), r"(?u)\b\w\w+\b", True)
     small = FastTfidf(spec, {"free": 0, "robux now": 1, "now": 2, "xx yy": 3, "yy": 4}, np.ones(5))
-    columns, lengths = small._found(["free robux now", "xx yy xx", "", "yy xx yy", "robux"])
+    columns, lengths = small._found_by_index(["free robux now", "xx yy xx", "", "yy xx yy", "robux"])
     assert lengths == [3, 2, 0, 3, 0] and columns.tolist() == [0, 2, 1, 4, 3, 4, 4, 3]
