@@ -247,22 +247,41 @@ def test_teencode_edge_cases():
     assert expand_teencode("ko'ko 'k k_ k1 😀k k😀", "vi") == "ko'ko 'k k_ k1 😀khong khong😀"
 
 
-@given(st.text(max_size=300) | _PASS_TEXT)
-def test_language_detection_counts_letters_as_before(text):
-    import re
-
+def _former_detect_lang(text):
+    """The former detection, letter by letter."""
     from classifier.normalize import _VI_LETTERS, _VI_WORDS
 
-    # The former detection, letter by letter.
     sample = text[:2000]
     letters = len(re.findall(r"[^\W\d_]", sample))
     if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
-        expected = "vi"
-    else:
-        words = re.findall(r"[^\W\d_]+", fold(sample))
-        hits = sum(1 for w in words if w in _VI_WORDS)
-        expected = "vi" if words and hits / len(words) > 0.2 else "en"
-    assert detect_lang(text) == expected
+        return "vi"
+    words = re.findall(r"[^\W\d_]+", fold(sample))
+    hits = sum(1 for w in words if w in _VI_WORDS)
+    return "vi" if words and hits / len(words) > 0.2 else "en"
+
+
+@given(st.text(max_size=300) | _PASS_TEXT)
+def test_language_detection_counts_letters_as_before(text):
+    assert detect_lang(text) == _former_detect_lang(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\x1c\x1d ko \x1e bn \x1f",
+        "12345 !!! 😀",
+        "em oi cho chi xin stk nhe ko bn",
+        "em ơi cho chị xin stk nhé",
+        "Chào " + "a" * 5000,
+        "ko bn " + "ơ" + " x" * 3000,
+        "https://bit.ly/abc free robux",
+        "u r so cute send pic plz",
+        "ＦＲＥＥ ＲＯＢＵＸ",
+    ],
+)
+def test_language_detection_edge_cases_as_before(text):
+    assert detect_lang(text) == _former_detect_lang(text)
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
