@@ -285,8 +285,15 @@ _VI_WORDS = frozenset(
     "j z e".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
-_ASCII_NON_LETTERS = bytes(i for i in range(128) if not chr(i).isalpha())
-_ASCII_LETTERS_ONLY = bytes.maketrans(_ASCII_NON_LETTERS, b" " * len(_ASCII_NON_LETTERS))
+
+
+def _spaces_except(keep: Callable[[str], bool]) -> bytes:
+    """A ``bytes.translate`` table that makes every byte a space but the ASCII characters ``keep`` keeps."""
+    dropped = bytes(i for i in range(256) if not (i < 128 and keep(chr(i))))
+    return bytes.maketrans(dropped, b" " * len(dropped))
+
+
+_ASCII_LETTERS_ONLY = _spaces_except(str.isalpha)
 _VI_WORDS_ASCII = frozenset(word.encode() for word in _VI_WORDS)
 
 
@@ -356,13 +363,23 @@ def digit_count(text: str) -> int:
 # checks each guarded pass against its plain pattern on generated texts).
 _EMAIL = _Guarded(_EMAIL, lambda s: "@" in s)
 _URL = _Guarded(_URL, re.compile(r"://|www\.|\.(?:" + _TLDS + r")\b").search)
-_MONEY = _Guarded(_MONEY, digits=1)
+# A sum of money is a currency sign before a digit, or a digit (with more digits, dots and commas) before a
+# unit, and so starts with one of those: the guard's search jumps from one to the next.
+_MONEY = _Guarded(
+    _MONEY,
+    re.compile(r"[$£€¥₫\d](?:(?<=[$£€¥₫])\s?\d|(?<=\d)[\d.,]*\s?[bcdegknptuv])").search,
+    digits=1,
+)
 # A phone number and an account number have ten digits or more; a number has two (three without a "." or
 # ",").
 _PHONE, _LONG_NUMBER = (_Guarded(p, digits=10) for p in (_PHONE, _LONG_NUMBER))
 _NUMBER = _Guarded(_NUMBER, digits=2)
 # A leetspeak word is letters and digits or symbols only, so somewhere a letter and one of those meet.
 _LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[a-z])|(?<=[a-z].))").search)
+# A letter typed three times or more: in a long text, 26 substring searches find whether there is one faster
+# than the pattern, which tries at every letter (in a short one, the calls cost more than they save).
+_TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
+_REPEATS = _Guarded(_REPEATS, lambda s: len(s) < 300 or any(map(s.__contains__, _TRIPLES)))
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
 # Whether ``_INSERTED_NOISE`` finds anything, found faster: a search that starts at a noise character (the
 # regex engine skips ahead to one) rather than at every letter.
@@ -381,11 +398,20 @@ def _teencode_keys(table: dict[str, str]) -> frozenset[str]:
 
 
 _TEENCODE_KEYS = {lang: _teencode_keys(table) for lang, table in _TEENCODE.items()}
+_TEENCODE_KEYS_ASCII = {
+    lang: frozenset(key.encode() for key in keys) for lang, keys in _TEENCODE_KEYS.items()
+}
+# An ASCII text's runs, split out of its bytes: far cheaper than the regex, enough to see that none is a key.
+_ASCII_RUNS_ONLY = _spaces_except(lambda ch: ch.isalnum() or ch in "_'")
 
 
 def expand_teencode(text: str, lang: str) -> str:
     """``text`` with each teen-code key of ``lang`` that stands alone (not inside a run of word characters
     and apostrophes) replaced by what it stands for."""
+    if text.isascii() and _TEENCODE_KEYS_ASCII[lang].isdisjoint(
+        text.encode().translate(_ASCII_RUNS_ONLY).split()
+    ):
+        return text
     parts = _RUNS.split(text)
     if _TEENCODE_KEYS[lang].isdisjoint(parts):
         return text

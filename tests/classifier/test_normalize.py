@@ -182,6 +182,11 @@ _PASS_PIECES += [
     "(555) 123-4567",
     "1234567890123",
     "500k",
+    " usd",
+    "tr",
+    "đ",
+    "₫ ",
+    "x" * 300,
     "١٢٣",
 ]
 _PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join) | st.text(
@@ -203,6 +208,7 @@ def test_guarded_passes_give_what_the_plain_patterns_give(text):
         "_LONG_NUMBER",
         "_NUMBER",
         "_LEET_WORD",
+        "_REPEATS",
         "_LONG_RUN",
     )
     digits = len(re.findall(r"\d", folded))
