@@ -37,6 +37,8 @@ def word_char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     """The ``char_wb`` n-grams of one word (see :func:`char_wb_ngrams`)."""
     padded = f" {word} "
     length = len(padded)
+    if length > max_n:  # the common case: every n fits, one comprehension
+        return [padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(length - n + 1)]
     grams: list[str] = []
     for n in range(min_n, max_n + 1):
         if length <= n:

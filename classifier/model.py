@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -550,7 +549,7 @@ class RiskModel:
 def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET_CHARS) -> str:
     """At most ``width`` characters of ``text`` centred on ``span`` (the start of the text without one)."""
     if len(text) <= width:
-        return re.sub(r"\s+", " ", text).strip()
+        return " ".join(text.split())  # every run of whitespace one space, none at the ends
     if span is None:
         return text[: width - 1].rstrip() + "…"
     start, end = span
@@ -561,7 +560,7 @@ def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET
         piece = "…" + piece[1:]
     if lo + width < len(text):
         piece = piece[:-1] + "…"
-    return re.sub(r"\s+", " ", piece).strip()
+    return " ".join(piece.split())
 
 
 def text_of(array: np.ndarray) -> str:

@@ -353,7 +353,10 @@ _DIGITS = re.compile(r"\d")
 
 
 def digit_count(text: str) -> int:
-    """How many (Unicode) digits ``text`` holds."""
+    """How many (Unicode) digits ``text`` holds. A long ASCII text (a page) has only ASCII digits, counted
+    with ten ``str.count`` scans, far cheaper than the regex there (but not in a short one)."""
+    if len(text) > 500 and text.isascii():
+        return sum(map(text.count, "0123456789"))
     return len(_DIGITS.findall(text))
 
 

@@ -212,6 +212,8 @@ def test_guarded_passes_give_what_the_plain_patterns_give(text):
         "_LONG_RUN",
     )
     digits = len(re.findall(r"\d", folded))
+    assert module.digit_count(folded) == digits
+    assert module.digit_count(folded * 20) == 20 * digits  # a long text, counted another way
     for name in names:
         guarded = getattr(module, name)
         assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
