@@ -549,7 +549,7 @@ class RiskModel:
 def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET_CHARS) -> str:
     """At most ``width`` characters of ``text`` centred on ``span`` (the start of the text without one)."""
     if len(text) <= width:
-        return " ".join(text.split())  # every run of whitespace one space, none at the ends
+        return one_spaced(text)
     if span is None:
         return text[: width - 1].rstrip() + "…"
     start, end = span
@@ -560,7 +560,12 @@ def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET
         piece = "…" + piece[1:]
     if lo + width < len(text):
         piece = piece[:-1] + "…"
-    return " ".join(piece.split())
+    return one_spaced(piece)
+
+
+def one_spaced(text: str) -> str:
+    """``text`` with every run of whitespace made one space, and none at its ends."""
+    return " ".join(text.split())
 
 
 def text_of(array: np.ndarray) -> str:
