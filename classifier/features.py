@@ -89,6 +89,7 @@ _INDEX = np.dtype(np.int32)
 # Looking words up by id costs a dozen numpy calls whatever the batch: below this many characters (about
 # 200 words), looking each 1- and 2-gram up on its own is faster.
 INDEX_MIN_CHARS = 1000
+INDEX_CHUNK = 8192
 assert array("i").itemsize == _INDEX.itemsize
 
 
@@ -97,12 +98,15 @@ class WordIndex:
     up with numpy rather than one string at a time: every word of the vocabulary's terms has an id, a
     1-gram's column is found by its id, a 2-gram's by its two ids (a sorted array of their keys)."""
 
-    def __init__(self, words: list[str], starts: np.ndarray, pair: np.ndarray, columns: np.ndarray) -> None:
-        """Terms as ``words`` (all terms' words in a row), where each term's first word is, whether it is a
-        pair of words, and its column."""
-        self.ids = dict(zip(dict.fromkeys(words), range(len(words)), strict=False))
-        unknown = len(self.ids)  # the id of a word no term holds
-        word_ids = np.fromiter(map(self.ids.__getitem__, words), dtype=np.int64, count=len(words))
+    def __init__(
+        self, ids: dict[str, int], word_ids: np.ndarray, spaces: np.ndarray, columns: np.ndarray
+    ) -> None:
+        """Terms as the ids of their words, all in a row (``ids``: each word's), how many spaces each term
+        has (0 or 1) and each term's column."""
+        self.ids = ids
+        unknown = len(ids)  # the id of a word no term holds
+        pair = spaces == 1
+        starts = np.cumsum(spaces + 1) - (spaces + 1)
         first = word_ids[starts]
         self.unigram_columns = np.full(unknown + 1, -1, dtype=np.int64)
         self.unigram_columns[first[~pair]] = columns[~pair]
@@ -113,15 +117,26 @@ class WordIndex:
     @classmethod
     def of(cls, vocabulary: dict[str, int]) -> WordIndex | None:
         """The index of a vocabulary of words and pairs of words joined by one space; None for another.
-        (String operations over all terms at once: a per-term loop took longer than loading the model.)"""
-        joined = "\n".join(vocabulary)
-        spaces = np.fromiter(map(str.count, vocabulary, repeat(" ")), dtype=np.int64, count=len(vocabulary))
-        words = joined.replace(" ", "\n").split("\n")
-        if joined.count("\n") != len(vocabulary) - 1 or "" in words or (spaces > 1).any():
+
+        String operations over many terms at once (a per-term loop took longer than loading the model), a
+        few thousand terms at a time (all the words of all terms at once held 15 MB more at the peak).
+        """
+        terms = list(vocabulary)
+        spaces = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64, count=len(terms))
+        if (spaces > 1).any():
             return None
-        starts = np.cumsum(spaces + 1) - (spaces + 1)
-        columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary))
-        return cls(words, starts, spaces == 1, columns)
+        ids: dict[str, int] = {}
+        word_ids: list[np.ndarray] = []
+        for start in range(0, len(terms), INDEX_CHUNK):
+            joined = "\n".join(terms[start : start + INDEX_CHUNK])
+            words = joined.replace(" ", "\n").split("\n")
+            if "" in words or joined.count("\n") != len(terms[start : start + INDEX_CHUNK]) - 1:
+                return None
+            new = [word for word in dict.fromkeys(words) if word not in ids]
+            ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
+            word_ids.append(np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words)))
+        columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        return cls(ids, np.concatenate([np.empty(0, dtype=np.int64), *word_ids]), spaces, columns)
 
     def _key(self, first: np.ndarray | int, second: np.ndarray | int) -> np.ndarray | int:
         return first * (len(self.ids) + 1) + second

@@ -475,3 +475,11 @@ def test_snippets_collapse_whitespace_as_the_former_expression():
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 40, 500])))
         assert one_spaced(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("odd", ["a b c", " a", "a ", "", "a  b", "a\nb"])
+def test_a_vocabulary_of_other_terms_keeps_the_string_lookups(odd):
+    from classifier.features import WordIndex
+
+    assert WordIndex.of({"free": 0, "free robux": 1, odd: 2}) is None
+    assert WordIndex.of({"free": 0, "free robux": 1}) is not None
