@@ -62,6 +62,12 @@ class _Row:
         return cls(x.indices[start:end], x.data[start:end])
 
 
+def _rows(x: sp.csr_matrix, indices: list[int]) -> sp.csr_matrix:
+    """The rows of ``x`` at ``indices`` (ascending): ``x`` itself when they are all of its rows (selecting
+    rows copies the matrix, which for one message cost more than its stage model)."""
+    return x if len(indices) == x.shape[0] else x[indices]
+
+
 @dataclass(frozen=True)
 class ConversationTrace:
     """A conversation replayed turn by turn: per counterpart turn, its window and risks."""
@@ -207,8 +213,7 @@ class RiskModel:
         ]
         explained = [i for i, s in enumerate(scores) if max(s.scam, s.grooming) >= MIN_THRESHOLD]
         if explained:
-            rows = x if len(explained) == len(texts) else x[explained]
-            for i, candidates in zip(explained, self._candidates_of_rows(rows), strict=True):
+            for i, candidates in zip(explained, self._candidates_of_rows(_rows(x, explained)), strict=True):
                 row = _Row.of(x, i)
                 scores[i] = self._decide(clipped[i], row, langs[i], scams[i], groomings[i], candidates)
         if kind == "page":
@@ -217,7 +222,7 @@ class RiskModel:
         # decision makes such grooming high severity.
         risky = [i for i, s in enumerate(scores) if s.grooming >= MIN_THRESHOLD]
         if risky:
-            for i, stage in zip(risky, self._stages_of_rows(x[risky]), strict=True):
+            for i, stage in zip(risky, self._stages_of_rows(_rows(x, risky)), strict=True):
                 if stage in EXPLICIT_STAGES:
                     scores[i] = self.apply_own_decision(replace(scores[i], stages=(stage,)))
         return scores
