@@ -41,11 +41,13 @@ Continuation = Callable[[int], "int | None"]
 def _spelled_nodes(word: str) -> tuple[Node, ...]:
     """The nodes of ``_word_pattern``'s spelled alternative: per character its leetspeak class (or itself),
     repeatable when it is a letter."""
-    nodes = []
-    for ch in word:
-        chars = frozenset(_LEET_CLASSES[ch][1:-1]) if ch in _LEET_CLASSES else frozenset(ch)
-        nodes.append(("set", chars, ch.isalpha()))
-    return tuple(nodes)
+    return tuple(map(_char_node, word))
+
+
+@lru_cache(maxsize=1024)
+def _char_node(ch: str) -> Node:
+    chars = frozenset(_LEET_CLASSES[ch][1:-1]) if ch in _LEET_CLASSES else frozenset(ch)
+    return ("set", chars, ch.isalpha())
 
 
 @lru_cache(maxsize=8192)

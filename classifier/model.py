@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -69,6 +68,12 @@ class _Row:
     def of(cls, x: sp.csr_matrix, i: int) -> _Row:
         start, end = x.indptr[i], x.indptr[i + 1]
         return cls(x.indices[start:end], x.data[start:end])
+
+
+def _rows(x: sp.csr_matrix, indices: list[int]) -> sp.csr_matrix:
+    """The rows of ``x`` at ``indices`` (ascending): ``x`` itself when they are all of its rows (selecting
+    rows copies the matrix, which for one message cost more than its stage model)."""
+    return x if len(indices) == x.shape[0] else x[indices]
 
 
 @dataclass(frozen=True)
@@ -208,22 +213,24 @@ class RiskModel:
             return []
         x = self.vectorize([normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)])
         probs = self.probabilities(x)
+        scams, groomings = probs["scam"].tolist(), probs["grooming"].tolist()
+        # Most messages are far below every threshold: nothing to explain, no feature row needed.
         scores = [
-            # Most messages are far below every threshold: nothing to explain, no feature row needed.
             Score(scam=scam, grooming=grooming, lang=lang)
-            if scam < MIN_THRESHOLD and grooming < MIN_THRESHOLD
-            else self._decide(text, _Row.of(x, i), lang, scam, grooming)
-            for i, (text, lang, scam, grooming) in enumerate(
-                zip(clipped, langs, probs["scam"].tolist(), probs["grooming"].tolist(), strict=True)
-            )
+            for scam, grooming, lang in zip(scams, groomings, langs, strict=True)
         ]
+        explained = [i for i, s in enumerate(scores) if max(s.scam, s.grooming) >= MIN_THRESHOLD]
+        if explained:
+            for i, candidates in zip(explained, self._candidates_of_rows(_rows(x, explained)), strict=True):
+                row = _Row.of(x, i)
+                scores[i] = self._decide(clipped[i], row, langs[i], scams[i], groomings[i], candidates)
         if kind == "page":
             return scores
         # A single message that shows an explicit stage (sexual talk, an image request) says so: the
         # decision makes such grooming high severity.
         risky = [i for i, s in enumerate(scores) if s.grooming >= MIN_THRESHOLD]
         if risky:
-            for i, stage in zip(risky, self._stages_of_rows(x[risky]), strict=True):
+            for i, stage in zip(risky, self._stages_of_rows(_rows(x, risky)), strict=True):
                 if stage in EXPLICIT_STAGES:
                     scores[i] = self.apply_own_decision(replace(scores[i], stages=(stage,)))
         return scores
@@ -434,16 +441,26 @@ class RiskModel:
         return None
 
     # -- decisions and explanations -------------------------------------------------------------------
-    def _decide(self, text: str, row: _Row, lang: str, scam: float, grooming: float) -> Score:
+    def _decide(
+        self,
+        text: str,
+        row: _Row,
+        lang: str,
+        scam: float,
+        grooming: float,
+        candidates: Mapping[str, list[int]] | None = None,
+    ) -> Score:
         """A score with each risk's own evidence where that risk could matter, decided at the model's own
-        thresholds by :func:`classifier.decision.decide` (the one place that thresholds)."""
+        thresholds by :func:`classifier.decision.decide` (the one place that thresholds). ``candidates``:
+        the row's :meth:`_candidates_of_rows`, if already found."""
         by_risk = []
         folded = None
         for risk, p in (("scam", scam), ("grooming", grooming)):
             # Explaining costs a little: only for a risk a parent's override or sensitivity could alert on.
             if p >= MIN_THRESHOLD:
                 folded = fold_keep_length(text) if folded is None else folded
-                evidence, spans = self.explain(text, row, lang, risk, folded=folded)
+                own_candidates = candidates[risk] if candidates else None
+                evidence, spans = self.explain(text, row, lang, risk, folded, own_candidates)
                 own = RiskEvidence(evidence, snippet_around(text, spans[0] if spans else None))
                 by_risk.append((risk, own))
         kind = self.scam_kind(row) if scam >= MIN_THRESHOLD else ""
@@ -470,21 +487,15 @@ class RiskModel:
         lang: str,
         label: str,
         folded: str | None = None,
+        candidates: list[int] | None = None,
     ) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
         """The phrases that pushed ``label``'s score up most, as they appear in ``text``, with their spans.
 
-        ``row`` is the text's feature row; ``folded``, if given, is ``fold_keep_length(text)``. A linear
-        model's contribution of a phrase is its weight times its feature value: cheap and honest.
+        ``row`` is the text's feature row; ``folded``, if given, is ``fold_keep_length(text)``;
+        ``candidates``, if given, the row's :meth:`_candidates_of_rows`. A linear model's contribution of a
+        phrase is its weight times its feature value: cheap and honest.
         """
-        idx = row.indices
-        contributions = row.data * self._coef[label][idx]
-        order = np.argsort(-contributions)
-        # The candidates, strongest first: the word features before the first contribution that is not
-        # positive (character n-grams are never shown), picked out with numpy rather than a Python loop.
-        stop = np.flatnonzero(contributions[order] <= 0)
-        order = order[: stop[0] if len(stop) else len(order)]
-        features = idx[order]
-        candidates = features[self._word_feature[features]].tolist()
+        candidates = self._candidates(row, label) if candidates is None else candidates
         if not candidates:
             return (), []
         folded = fold_keep_length(text) if folded is None else folded
@@ -506,6 +517,47 @@ class RiskModel:
                 spans.append(span)
         return tuple(evidence), spans
 
+    def _candidates(self, row: _Row | sp.csr_matrix, label: str) -> list[int]:
+        """The word features of one feature row that push ``label`` up, strongest first: the phrases
+        :meth:`explain` may show (character n-grams never are)."""
+        idx = row.indices
+        contributions = row.data * self._coef[label][idx]
+        order = np.argsort(-contributions)
+        # The word features before the first contribution that is not positive, picked out with numpy
+        # rather than a Python loop.
+        stop = np.flatnonzero(contributions[order] <= 0)
+        order = order[: stop[0] if len(stop) else len(order)]
+        features = idx[order]
+        return features[self._word_feature[features]].tolist()
+
+    def _candidates_of_rows(self, x: sp.csr_matrix) -> list[dict[str, list[int]]]:
+        """:meth:`_candidates` of every row of ``x`` for each risk, found for all rows at once.
+
+        A row where two candidates push equally is left to :meth:`_candidates`: the order of ties is its
+        sort's, which a sort over all rows need not repeat. Otherwise the order is the contributions'.
+        """
+        if x.shape[0] == 1:  # one row: its own sort costs fewer numpy calls
+            return [{label: self._candidates(_Row.of(x, 0), label) for label in self._risks}]
+        lengths = np.diff(x.indptr)
+        all_rows = np.repeat(np.arange(x.shape[0]), lengths)
+        word = self._word_feature[x.indices]
+        out: list[dict[str, list[int]]] = [{} for _ in range(x.shape[0])]
+        for label in self._risks:
+            contributions = x.data * self._coef[label][x.indices]
+            keep = (contributions > 0) & word
+            rows, values, features = all_rows[keep], contributions[keep], x.indices[keep]
+            order = np.lexsort((-values, rows))
+            rows, values, features = rows[order], values[order], features[order]
+            bounds = np.searchsorted(rows, np.arange(x.shape[0] + 1)).tolist()
+            same = (rows[1:] == rows[:-1]) & (values[1:] == values[:-1])
+            tied = set(rows[1:][same].tolist())
+            flat = features.tolist()
+            for i, own in enumerate(out):
+                own[label] = (
+                    self._candidates(_Row.of(x, i), label) if i in tied else flat[bounds[i] : bounds[i + 1]]
+                )
+        return out
+
     def _known_phishing(self, score: Score, host: str, text: str) -> Score:
         own = score.evidence_for("scam")
         if own.evidence and own.evidence[0] == f"known phishing site: {host}":
@@ -523,7 +575,7 @@ class RiskModel:
 def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET_CHARS) -> str:
     """At most ``width`` characters of ``text`` centred on ``span`` (the start of the text without one)."""
     if len(text) <= width:
-        return re.sub(r"\s+", " ", text).strip()
+        return one_spaced(text)
     if span is None:
         return text[: width - 1].rstrip() + "…"
     start, end = span
@@ -534,7 +586,12 @@ def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET
         piece = "…" + piece[1:]
     if lo + width < len(text):
         piece = piece[:-1] + "…"
-    return re.sub(r"\s+", " ", piece).strip()
+    return one_spaced(piece)
+
+
+def one_spaced(text: str) -> str:
+    """``text`` with every run of whitespace made one space, and none at its ends."""
+    return " ".join(text.split())
 
 
 def text_of(array: np.ndarray) -> str:

@@ -285,79 +285,141 @@ _VI_WORDS = frozenset(
     "j z e".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
-_ASCII_NON_LETTERS = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalpha()})
+
+
+def _spaces_except(keep: Callable[[str], bool]) -> bytes:
+    """A ``bytes.translate`` table that makes every byte a space but the ASCII characters ``keep`` keeps."""
+    dropped = bytes(i for i in range(256) if not (i < 128 and keep(chr(i))))
+    return bytes.maketrans(dropped, b" " * len(dropped))
+
+
+_ASCII_LETTERS_ONLY = _spaces_except(str.isalpha)
+_VI_WORDS_ASCII = frozenset(word.encode() for word in _VI_WORDS)
 
 
 def detect_lang(text: str) -> str:
     """``"vi"`` or ``"en"``: Vietnamese letters, or enough Vietnamese function words typed without them."""
     sample = text[:2000]
-    vi_letters = len(_VI_LETTERS.findall(sample))
-    # Letters counted (in runs of them, far cheaper than one by one) only when some are Vietnamese.
-    if vi_letters and vi_letters / sum(map(len, _WORD.findall(sample))) > 0.02:
+    vi_letters = 0 if sample.isascii() else len(_VI_LETTERS.findall(sample))
+    # Letters counted (in runs of them, far cheaper than one by one) only when some are Vietnamese, and
+    # only when they could decide it: there are no more letters than characters.
+    if vi_letters and (
+        vi_letters / len(sample) > 0.02 or vi_letters / sum(map(len, _WORD.findall(sample))) > 0.02
+    ):
         return "vi"
     folded = fold(sample)
-    # ASCII text: its letter runs split out after one translation, several times cheaper than the regex.
-    words = folded.translate(_ASCII_NON_LETTERS).split() if folded.isascii() else _WORD.findall(folded)
+    if folded.isascii():
+        # Its letter runs split out of its bytes after one translation: several times cheaper than the
+        # regex (or str.translate).
+        words = folded.encode().translate(_ASCII_LETTERS_ONLY).split()
+        vocabulary = _VI_WORDS_ASCII
+    else:
+        words, vocabulary = _WORD.findall(folded), _VI_WORDS
     if not words:
         return "en"
-    vi_hits = sum(map(_VI_WORDS.__contains__, words))
+    vi_hits = sum(map(vocabulary.__contains__, words))
     return "vi" if vi_hits / len(words) > 0.2 else "en"
 
 
-def _teencode_regex(table: dict[str, str]) -> re.Pattern[str]:
-    keys = sorted(table, key=len, reverse=True)
-    return re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, keys)) + r")(?![\w'])")
-
-
-_TEENCODE_RE = {"vi": _teencode_regex(TEENCODE_VI), "en": _teencode_regex(TEENCODE_EN)}
 _TEENCODE = {"vi": TEENCODE_VI, "en": TEENCODE_EN}
 
 
 class _Guarded:
     """A compiled pattern whose ``sub`` skips its pass over a text that lacks what every match needs (found
-    by a far cheaper scan): the same result, since such a text cannot match."""
+    by a far cheaper scan): the same result, since such a text cannot match.
 
-    def __init__(self, regex: re.Pattern[str], needs: Callable[[str], object]) -> None:
+    ``digits``: how many digits every match holds at least. A text with fewer is skipped on a count that
+    ``normalize`` takes once for all such passes (the passes between only take digits away).
+    """
+
+    def __init__(
+        self, regex: re.Pattern[str], needs: Callable[[str], object] | None = None, digits: int = 0
+    ) -> None:
         self.regex = regex
         self.pattern = regex.pattern
         self._needs = needs
+        self.digits = digits
 
-    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str) -> str:
-        return self.regex.sub(repl, string) if self._needs(string) else string
+    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, digits: int | None = None) -> str:
+        """``regex.sub(repl, string)``; ``digits``, if given, is no fewer than the digits in ``string``."""
+        if self.digits and (digit_count(string) if digits is None else digits) < self.digits:
+            return string
+        if self._needs is not None and not self._needs(string):
+            return string
+        return self.regex.sub(repl, string)
 
 
-def _digits(least: int) -> Callable[[str], bool]:
-    return lambda s: len(_DIGITS.findall(s)) >= least
+_DIGITS = re.compile(r"\d")
+
+
+def digit_count(text: str) -> int:
+    """How many (Unicode) digits ``text`` holds. A long ASCII text (a page) has only ASCII digits, counted
+    with ten ``str.count`` scans, far cheaper than the regex there (but not in a short one)."""
+    if len(text) > 500 and text.isascii():
+        return sum(map(text.count, "0123456789"))
+    return len(_DIGITS.findall(text))
 
 
 # Most chat messages have no digit, "@" or URL, and few page texts have a phone number's ten digits: their
 # passes below are skipped. (A URL has a scheme, "www." or a dot before one of its top-level domains.)
 # Each guard is something every match of its pattern above needs: change them together (test_normalize
 # checks each guarded pass against its plain pattern on generated texts).
-_DIGITS = re.compile(r"\d")
 _EMAIL = _Guarded(_EMAIL, lambda s: "@" in s)
 _URL = _Guarded(_URL, re.compile(r"://|www\.|\.(?:" + _TLDS + r")\b").search)
-_MONEY = _Guarded(_MONEY, _DIGITS.search)
-_PHONE, _LONG_NUMBER = (_Guarded(p, _digits(10)) for p in (_PHONE, _LONG_NUMBER))
-_NUMBER = _Guarded(_NUMBER, re.compile(r"\d[\d.,]{2,}\d|\d{3}").search)
+# A sum of money is a currency sign before a digit, or a digit (with more digits, dots and commas) before a
+# unit, and so starts with one of those: the guard's search jumps from one to the next.
+_MONEY = _Guarded(
+    _MONEY,
+    re.compile(r"[$£€¥₫\d](?:(?<=[$£€¥₫])\s?\d|(?<=\d)[\d.,]*\s?[bcdegknptuv])").search,
+    digits=1,
+)
+# A phone number and an account number have ten digits or more; a number has two (three without a "." or
+# ",").
+_PHONE, _LONG_NUMBER = (_Guarded(p, digits=10) for p in (_PHONE, _LONG_NUMBER))
+_NUMBER = _Guarded(_NUMBER, digits=2)
 # A leetspeak word is letters and digits or symbols only, so somewhere a letter and one of those meet.
 _LEET_WORD = _Guarded(_LEET_WORD, re.compile(r"[0-9@$!|](?:(?=[a-z])|(?<=[a-z].))").search)
+# A letter typed three times or more: in a long text, 26 substring searches find whether there is one faster
+# than the pattern, which tries at every letter (in a short one, the calls cost more than they save).
 _TRIPLES = tuple(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
-_REPEATS = _Guarded(_REPEATS, lambda s: any(map(s.__contains__, _TRIPLES)))
+_REPEATS = _Guarded(_REPEATS, lambda s: len(s) < 300 or any(map(s.__contains__, _TRIPLES)))
 _LONG_RUN = _Guarded(_LONG_RUN, lambda s: len(s) > 32 and max(map(len, s.split()), default=0) > 32)
-_RUNS = re.compile(r"[^\w']+")
+# Whether ``_INSERTED_NOISE`` finds anything, found faster: a search that starts at a noise character (the
+# regex engine skips ahead to one) rather than at every letter.
+_NOISE_BETWEEN_LETTERS = re.compile(
+    rf"[{_NOISE_CHARS}](?<=[^\W\d_][{_NOISE_CHARS}])[{_NOISE_CHARS}]*(?=[^\W\d_])"
+)
+# Teen-code is replaced only as a whole run of word characters and apostrophes, so a text is split into
+# such runs and what lies between them, and each run that is a key is replaced.
+_RUNS = re.compile(r"([^\w']+)")
 
 
-def _holds_a_key(table: dict[str, str]) -> Callable[[str], bool]:
-    """Teen-code is replaced only as a whole run of word characters and apostrophes: a text none of whose
-    runs is a key has nothing to replace (when every key is word characters, as the patterns assume)."""
-    keys = frozenset(table)
-    if not all(re.fullmatch(r"\w+", key) for key in keys):
-        return lambda s: True
-    return lambda s: not keys.isdisjoint(_RUNS.split(s))
+def _teencode_keys(table: dict[str, str]) -> frozenset[str]:
+    if not all(re.fullmatch(r"\w+", key) for key in table):
+        raise ValueError("teen-code keys must be word characters only: they are matched as whole runs")
+    return frozenset(table)
 
 
-_TEENCODE_RE = {lang: _Guarded(p, _holds_a_key(_TEENCODE[lang])) for lang, p in _TEENCODE_RE.items()}
+_TEENCODE_KEYS = {lang: _teencode_keys(table) for lang, table in _TEENCODE.items()}
+_TEENCODE_KEYS_ASCII = {
+    lang: frozenset(key.encode() for key in keys) for lang, keys in _TEENCODE_KEYS.items()
+}
+# An ASCII text's runs, split out of its bytes: far cheaper than the regex, enough to see that none is a key.
+_ASCII_RUNS_ONLY = _spaces_except(lambda ch: ch.isalnum() or ch in "_'")
+
+
+def expand_teencode(text: str, lang: str) -> str:
+    """``text`` with each teen-code key of ``lang`` that stands alone (not inside a run of word characters
+    and apostrophes) replaced by what it stands for."""
+    if text.isascii() and _TEENCODE_KEYS_ASCII[lang].isdisjoint(
+        text.encode().translate(_ASCII_RUNS_ONLY).split()
+    ):
+        return text
+    parts = _RUNS.split(text)
+    if _TEENCODE_KEYS[lang].isdisjoint(parts):
+        return text
+    get = _TEENCODE[lang].get
+    return "".join([get(part, part) for part in parts])
 
 
 def _url_words(match: re.Match[str]) -> str:
@@ -390,18 +452,17 @@ def normalize(text: str, lang: str | None = None) -> str:
     s = fold(text)
     s = _EMAIL.sub(f" {EMAIL_TOKEN} ", s)
     s = _URL.sub(_url_words, s)
-    s = _MONEY.sub(f" {MONEY_TOKEN} ", s)
-    s = _PHONE.sub(f" {PHONE_TOKEN} ", s)
-    s = _LONG_NUMBER.sub(f" {ACCOUNT_TOKEN} ", s)
-    s = _NUMBER.sub(f" {NUMBER_TOKEN} ", s)
-    if _INSERTED_NOISE.search(s):
+    digits = digit_count(s)  # what every pass below can find at most: they only take digits away
+    s = _MONEY.sub(f" {MONEY_TOKEN} ", s, digits)
+    s = _PHONE.sub(f" {PHONE_TOKEN} ", s, digits)
+    s = _LONG_NUMBER.sub(f" {ACCOUNT_TOKEN} ", s, digits)
+    s = _NUMBER.sub(f" {NUMBER_TOKEN} ", s, digits)
+    if _NOISE_BETWEEN_LETTERS.search(s):
         s = _NOISY_WORD.sub(_obfuscated, s)
     s = _LEET_WORD.sub(_leet, s)
     s = _REPEATS.sub(r"\1\1", s)
     s = _LONG_RUN.sub(r"\1", s)
-    table = _TEENCODE[lang]
-    s = _TEENCODE_RE[lang].sub(lambda m: table[m.group(1)], s)
-    return s
+    return expand_teencode(s, lang)
 
 
 def normalize_many(texts: list[str]) -> list[str]:
@@ -432,14 +493,28 @@ _TOKEN_PATTERNS = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _spelled_char(ch: str) -> str:
+    return _LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "")
+
+
 def _spelled(word: str) -> str:
-    return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+    return "".join(map(_spelled_char, word))
+
+
+@lru_cache(maxsize=64)
+def _keys_by_meaning(lang: str) -> dict[str, list[str]]:
+    """Each teen-code expansion of ``lang`` and the keys that stand for it, in the table's order."""
+    keys: dict[str, list[str]] = {}
+    for key, value in _TEENCODE[lang].items():
+        keys.setdefault(value, []).append(key)
+    return keys
 
 
 @lru_cache(maxsize=4096)
 def _word_alternatives(word: str, lang: str) -> tuple[str, ...]:
     """A (non-token) word's pattern's alternatives, in the order it tries them (classifier.evidence too)."""
-    alternatives = [_spelled(word)] + [re.escape(k) for k, v in _TEENCODE[lang].items() if v == word]
+    alternatives = [_spelled(word)] + [re.escape(k) for k in _keys_by_meaning(lang).get(word, ())]
     return tuple(sorted(set(alternatives), key=len, reverse=True))
 
 
@@ -452,11 +527,7 @@ def _word_pattern(word: str, lang: str) -> str:
 
 @lru_cache(maxsize=64)
 def _multiword_expansions(lang: str) -> dict[tuple[str, ...], list[str]]:
-    expansions: dict[tuple[str, ...], list[str]] = {}
-    for key, value in _TEENCODE[lang].items():
-        if " " in value:
-            expansions.setdefault(tuple(value.split()), []).append(key)
-    return expansions
+    return {tuple(value.split()): keys for value, keys in _keys_by_meaning(lang).items() if " " in value}
 
 
 @lru_cache(maxsize=8192)

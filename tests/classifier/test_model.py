@@ -387,3 +387,99 @@ def test_explanations_are_what_the_former_loop_gave(shipped_model):
         for label in ("scam", "grooming"):
             expected = _former_explain(shipped_model, text, row, lang, label)
             assert shipped_model.explain(text, row, lang, label) == expected
+
+
+def test_candidates_found_for_all_rows_at_once_are_each_rows_own(shipped_model):
+    """The batch's candidates for explaining equal one row's own, in order: for empty, very long,
+    Vietnamese with and without diacritics, teen-code, URL and emoji texts, and for a row whose candidates
+    tie (a feature repeated), which is left to the one-row sort."""
+    import scipy.sparse as sp
+
+    from classifier.model import _Row
+    from classifier.normalize import detect_lang, normalize
+
+    texts = [
+        *_MIXED_MESSAGES,
+        "",
+        "em ơi cho chị xin stk nhé, chuyển khoản 500k " * 200,
+        "em oi cho chi xin stk nhe, ck 500k",
+        "u r so cute 😍 send pic plz, dont tell ur mom",
+        "claim free robux at https://bit.ly/fr33-r0bux now 🎁",
+    ]
+    x = shipped_model.vectorize([normalize(t, detect_lang(t)) for t in texts])
+    rows = [_Row.of(x, i) for i in range(x.shape[0])]
+    top = shipped_model._candidates(rows[-1], "scam")[0]
+    tied = sp.csr_matrix(([0.5, 0.5], [top, top], [0, 2]), shape=(1, x.shape[1]), dtype=np.float32)
+    x = sp.vstack([x, tied], format="csr")
+    found = shipped_model._candidates_of_rows(x)
+    assert found[-1]["scam"][:2] == [top, top]
+    for i, own in enumerate(found):
+        for label in ("scam", "grooming"):
+            assert own[label] == shipped_model._candidates(_Row.of(x, i), label), (i, label)
+    assert any(own["scam"] for own in found) and any(own["grooming"] for own in found)
+
+
+def test_a_batch_of_words_looked_up_by_id_finds_what_looking_up_each_n_gram_finds(shipped_model):
+    """The word vectorizer's batch lookup (ids and pair keys) against one dictionary lookup per 1- and 2-gram,
+    column for column, per text: empty, long, Vietnamese with and without diacritics, teen-code, URLs, emoji;
+    and on a vocabulary with words that only appear inside a 2-gram."""
+    from collections import Counter
+
+    from classifier.normalize import normalize
+
+    word = next(v for v in shipped_model._fast_vectorizers if v.spec.analyzer == "word")
+    assert word._index is not None
+    pair = next(t for t in word.vocabulary if " " in t)
+    texts = [
+        *_MIXED_MESSAGES,
+        "",
+        " ",
+        "a",
+        pair,
+        f"{pair} {pair}",
+        "em ơi cho chị xin stk nhé, chuyển khoản 500k " * 300,
+        "em oi cho chi xin stk nhe ko bn",
+        "u r so cute 😍 send pic plz",
+        "claim free robux at https://bit.ly/fr33-r0bux now 🎁",
+    ]
+    normalized = [normalize(t) for t in texts]
+    columns, lengths = word._found_by_index(normalized)
+    assert sum(lengths) == len(columns)
+    starts = np.cumsum([0, *lengths])
+    get = word.vocabulary.get
+    for i, text in enumerate(normalized):
+        expected = Counter(c for c in map(get, word.analyze(text)) if c is not None)
+        assert Counter(columns[starts[i] : starts[i + 1]].tolist()) == expected, text[:40]
+        for found in (word._found_by_index, word._found):  # by id, and as a short text is looked up
+            one, _ = found([text])
+            assert Counter(one.tolist()) == expected
+
+    from classifier.features import FastTfidf, VectorizerSpec
+
+    spec = VectorizerSpec("word", "word", (1, 2), r"(?u)\b\w\w+\b", True)
+    small = FastTfidf(spec, {"free": 0, "robux now": 1, "now": 2, "xx yy": 3, "yy": 4}, np.ones(5))
+    columns, lengths = small._found_by_index(["free robux now", "xx yy xx", "", "yy xx yy", "robux"])
+    assert lengths == [3, 2, 0, 3, 0] and columns.tolist() == [0, 2, 1, 4, 3, 4, 4, 3]
+
+
+def test_snippets_collapse_whitespace_as_the_former_expression():
+    """Whitespace runs made one space by str.split rather than a regex: the same text, Unicode spaces,
+    control separators and zero-width characters included."""
+    import random
+    import re
+
+    from classifier.model import one_spaced
+
+    rng = random.Random(5)
+    alphabet = list("ab \t\n\r\x0b\x0c\x1c\x1f\x85\u00a0\u2003\u200b\u3000😀đ")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 40, 500])))
+        assert one_spaced(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("odd", ["a b c", " a", "a ", "", "a  b", "a\nb"])
+def test_a_vocabulary_of_other_terms_keeps_the_string_lookups(odd):
+    from classifier.features import WordIndex
+
+    assert WordIndex.of({"free": 0, "free robux": 1, odd: 2}) is None
+    assert WordIndex.of({"free": 0, "free robux": 1}) is not None

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifier.folding import fold
-from classifier.normalize import detect_lang, evidence_pattern, fold_keep_length, normalize
+from classifier.normalize import (
+    TEENCODE_EN,
+    TEENCODE_VI,
+    detect_lang,
+    evidence_pattern,
+    fold_keep_length,
+    normalize,
+)
 
 
 @pytest.mark.parametrize(
@@ -173,6 +182,11 @@ _PASS_PIECES += [
     "(555) 123-4567",
     "1234567890123",
     "500k",
+    " usd",
+    "tr",
+    "đ",
+    "₫ ",
+    "x" * 300,
     "١٢٣",
 ]
 _PASS_TEXT = st.lists(st.sampled_from(_PASS_PIECES), max_size=60).map("".join) | st.text(
@@ -197,34 +211,85 @@ def test_guarded_passes_give_what_the_plain_patterns_give(text):
         "_REPEATS",
         "_LONG_RUN",
     )
+    digits = len(re.findall(r"\d", folded))
+    assert module.digit_count(folded) == digits
+    assert module.digit_count(folded * 20) == 20 * digits  # a long text, counted another way
     for name in names:
         guarded = getattr(module, name)
         assert guarded.sub("<x>", folded) == guarded.regex.sub("<x>", folded), name
+        # Given a bound on the digits (as normalize does after passes that take some away), the same.
+        assert guarded.sub("<x>", folded, digits + 1) == guarded.regex.sub("<x>", folded), name
+        assert guarded.sub("<x>", folded, digits) == guarded.regex.sub("<x>", folded), name
         assert guarded.pattern == guarded.regex.pattern
-    for lang, guarded in module._TEENCODE_RE.items():
+    assert bool(module._NOISE_BETWEEN_LETTERS.search(folded)) == bool(module._INSERTED_NOISE.search(folded))
 
-        def expand(match, table=module._TEENCODE[lang]):
-            return table[match.group(1)]
 
-        assert guarded.sub(expand, folded) == guarded.regex.sub(expand, folded), lang
+def _teencode_regex(table):
+    """The former teen-code pass: one alternation of the keys, each between non-word characters."""
+    keys = sorted(table, key=len, reverse=True)
+    return re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, keys)) + r")(?![\w'])")
+
+
+_TEENCODE_TEXT = st.lists(
+    st.sampled_from([*TEENCODE_VI, *TEENCODE_EN, " ", "'", "_", ".", "x", "1", "ơi", "😀", "\n", "k'", "u2"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=1500)
+@given(_TEENCODE_TEXT | _PASS_TEXT | st.text(max_size=60))
+def test_teencode_expands_as_one_regex_over_the_keys(text):
+    from classifier.normalize import expand_teencode
+
+    for lang, table in (("vi", TEENCODE_VI), ("en", TEENCODE_EN)):
+        expected = _teencode_regex(table).sub(lambda m, table=table: table[m.group(1)], text)
+        assert expand_teencode(text, lang) == expected, lang
+
+
+def test_teencode_edge_cases():
+    from classifier.normalize import expand_teencode
+
+    assert expand_teencode("", "vi") == ""
+    assert expand_teencode("ko bn oi", "vi") == "khong ban oi"
+    assert expand_teencode("u r ok", "en") == "you are ok"
+    assert expand_teencode("ko'ko 'k k_ k1 😀k k😀", "vi") == "ko'ko 'k k_ k1 😀khong khong😀"
+
+
+def _former_detect_lang(text):
+    """The former detection, letter by letter."""
+    from classifier.normalize import _VI_LETTERS, _VI_WORDS
+
+    sample = text[:2000]
+    letters = len(re.findall(r"[^\W\d_]", sample))
+    if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
+        return "vi"
+    words = re.findall(r"[^\W\d_]+", fold(sample))
+    hits = sum(1 for w in words if w in _VI_WORDS)
+    return "vi" if words and hits / len(words) > 0.2 else "en"
 
 
 @given(st.text(max_size=300) | _PASS_TEXT)
 def test_language_detection_counts_letters_as_before(text):
-    import re
+    assert detect_lang(text) == _former_detect_lang(text)
 
-    from classifier.normalize import _VI_LETTERS, _VI_WORDS
 
-    # The former detection, letter by letter.
-    sample = text[:2000]
-    letters = len(re.findall(r"[^\W\d_]", sample))
-    if letters and len(_VI_LETTERS.findall(sample)) / letters > 0.02:
-        expected = "vi"
-    else:
-        words = re.findall(r"[^\W\d_]+", fold(sample))
-        hits = sum(1 for w in words if w in _VI_WORDS)
-        expected = "vi" if words and hits / len(words) > 0.2 else "en"
-    assert detect_lang(text) == expected
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\x1c\x1d ko \x1e bn \x1f",
+        "12345 !!! 😀",
+        "em oi cho chi xin stk nhe ko bn",
+        "em ơi cho chị xin stk nhé",
+        "Chào " + "a" * 5000,
+        "ko bn " + "ơ" + " x" * 3000,
+        "https://bit.ly/abc free robux",
+        "u r so cute send pic plz",
+        "ＦＲＥＥ ＲＯＢＵＸ",
+    ],
+)
+def test_language_detection_edge_cases_as_before(text):
+    assert detect_lang(text) == _former_detect_lang(text)
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
@@ -232,3 +297,22 @@ def test_ascii_text_folds_character_by_character_as_before(text):
     from classifier.normalize import _fold_char
 
     assert fold_keep_length(text) == "".join(map(_fold_char, text))
+
+
+def test_word_alternatives_are_built_as_before():
+    """Spelled alternatives built a character at a time and teen-code keys looked up by what they mean: the
+    same alternatives as spelling each word out and scanning the whole teen-code table."""
+    from classifier.normalize import _LEET_CLASSES, _TEENCODE, _multiword_expansions, _word_alternatives
+
+    def former_spelled(word):
+        return "".join(_LEET_CLASSES.get(ch, re.escape(ch)) + ("+" if ch.isalpha() else "") for ch in word)
+
+    for lang, table in _TEENCODE.items():
+        for word in [*table.values(), "free", "robux", "không", "a.b", "😀", "x" * 40]:
+            former = [former_spelled(word)] + [re.escape(k) for k, v in table.items() if v == word]
+            assert _word_alternatives(word, lang) == tuple(sorted(set(former), key=len, reverse=True))
+        expansions: dict[tuple[str, ...], list[str]] = {}
+        for key, value in table.items():
+            if " " in value:
+                expansions.setdefault(tuple(value.split()), []).append(key)
+        assert _multiword_expansions(lang) == expansions
