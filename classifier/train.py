@@ -86,7 +86,7 @@ LIMITATIONS = [
     (
         "Real Vietnamese SMS (IE403) is small: 27 held-out scams, so its figures move a lot with a few"
         " messages. The project's ~710 written Vietnamese service and smishing SMS carry much of what it"
-        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a quarter of"
+        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a sixth of"
         " its ordinary messages still alert."
     ),
     (
@@ -98,7 +98,7 @@ LIMITATIONS = [
     ),
     (
         "The leave-one-source-out table shows how much each real source is needed: without the Vietnamese "
-        "SMS, a quarter of ordinary Vietnamese commercial text alerts; without the real chats, real "
+        "SMS, a sixth of ordinary Vietnamese commercial text alerts; without the real chats, real "
         "offenders are missed."
     ),
     (
