@@ -198,22 +198,18 @@ class Lifecycle:
         self.state.scoring = None
         scoring.close()
         store.increment("scoring.restarted")
-        replacement = self.scoring_factory(self.state.settings or self.options)  # type: ignore[arg-type]
-        try:
-            replacement.start()
-        except ScoringUnavailable as e:
-            log.warning("NotAlone: scoring is OFF, traffic passes unscored: %s", e)
-            self.write_status(store, scoring_on=False, reason=str(e), version="")
-            return
-        self.state.scoring = replacement
-        self.write_status(store, scoring_on=True, reason="", version=replacement.version)
+        self._launch_scoring(store)
 
     def _start_scoring(self, store: AlertStore) -> None:
-        """On the worker thread: start the scoring process; without a model traffic still flows, with
-        scoring off and the reason on record."""
+        """On the worker thread: take in the parent's settings, then start the scoring process."""
         assert self.options is not None
         self.refresh(store)
-        scoring = self.scoring_factory(self.state.settings or self.options)
+        self._launch_scoring(store)
+
+    def _launch_scoring(self, store: AlertStore) -> None:
+        """Start a scoring process for the settings in force and take its model's thresholds; without a
+        model traffic still flows, with scoring off and the reason on record."""
+        scoring = self.scoring_factory(self.state.settings or self.options)  # type: ignore[arg-type]
         try:
             scoring.start()
         except ScoringUnavailable as e:

@@ -18,6 +18,7 @@ from mitmproxy import http
 from mitmproxy.test import taddons
 
 from alert_store import AlertStore
+from classifier.decision import Thresholds
 from classifier.records import ChatMessage, Score
 from proxy_addon.child_pages import ChildPages
 from proxy_addon.lifecycle import Lifecycle
@@ -83,6 +84,16 @@ class FakeModel:
                     stages=("secrecy",),
                 )
         return Score(scam=0.01, grooming=0.02)
+
+
+class RetrainedFakeModel(FakeModel):
+    """The stand-in after a retraining: a new version with thresholds of its own."""
+
+    version = "test-2"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thresholds = {"scam": Thresholds(alert=0.6, medium=0.8, high=0.95)}
 
 
 class RaisingModel(FakeModel):

@@ -116,8 +116,10 @@ def _zombie(pid: int) -> bool:
 def test_a_scoring_process_that_dies_is_replaced_on_the_next_refresh(
     make_proxy: Callable[..., Proxy],
 ) -> None:
-    """The kernel's OOM killer picks the biggest process, the scoring one: the proxy starts a new one."""
-    proxy = make_proxy(scoring_factory=lambda settings: ProcessScoring(factory="addon_fakes:FakeModel"))
+    """The kernel's OOM killer picks the biggest process, the scoring one: the proxy starts a new one, and
+    takes in the thresholds of the model it loaded (a model retrained meanwhile brings its own)."""
+    models = iter(["addon_fakes:FakeModel", "addon_fakes:RetrainedFakeModel"])
+    proxy = make_proxy(scoring_factory=lambda settings: ProcessScoring(factory=next(models)))
     first = proxy.state.scoring
     assert first is not None
     [pid] = first.pids
@@ -129,4 +131,6 @@ def test_a_scoring_process_that_dies_is_replaced_on_the_next_refresh(
     page = f"<p>buy a {SCAM_PHRASE}</p>"
     assert score_now(second, ScoreRequest(PAGE, page)).alert == "scam"
     assert proxy.store.counters()["scoring.restarted"] == 1
-    assert proxy.store.settings()["status.proxy"]["scoring"] == "on"
+    status = proxy.store.settings()["status.proxy"]
+    assert (status["scoring"], status["model_version"]) == ("on", "test-2")
+    assert proxy.state.analysis.policy.thresholds["scam"].alert == 0.6
