@@ -189,13 +189,7 @@ def train(
     out_dir = Path(out_dir) if out_dir else MODELS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"loading data from {shared} and {CORPUS_DIR if corpus_paths is None else 'given corpus'}")
-    examples = load_all(
-        shared,
-        corpus_paths,
-        chitchat_conversations=chitchat_conversations,
-        limit_per_source=limit_per_source,
-        seed=SEED,
-    )
+    examples = all_examples(shared, corpus_paths, chitchat_conversations, limit_per_source)
     examples += list(extra or [])
     parts: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
@@ -658,14 +652,25 @@ def held_out_examples(
 ) -> list[Example]:
     """The held-out (test) split of every source, exactly as training splits it (given the same slice
     options): what the model card measures."""
-    examples = load_all(
+    examples = all_examples(shared, corpus_paths, chitchat_conversations, limit_per_source)
+    return [ex for ex in examples if split_of(ex.group) == "test"]
+
+
+def all_examples(
+    shared: Path,
+    corpus_paths: list[Path] | None,
+    chitchat_conversations: int | None,
+    limit_per_source: int | None,
+) -> list[Example]:
+    """Every example of the given slice, as training loads them (one place, so that the held-out split
+    :func:`held_out_examples` measures is the one training left out)."""
+    return load_all(
         shared,
         corpus_paths,
         chitchat_conversations=chitchat_conversations,
         limit_per_source=limit_per_source,
         seed=SEED,
     )
-    return [ex for ex in examples if split_of(ex.group) == "test"]
 
 
 def grooming_timing(model: RiskModel, conversations: list[CorpusItem]) -> dict:
