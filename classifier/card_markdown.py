@@ -129,6 +129,20 @@ def card_markdown(card: dict[str, Any]) -> str:
         ]
     lines += ["", "## Data", "", "| file | sha256 |", "|---|---|"]
     lines += [f"| `{d['path']}` | `{d['sha256'][:16]}…` |" for d in card["data"]]
+    if card.get("page_snapshots"):
+        lines += [
+            "",
+            "Real ordinary pages read from public repositories' snapshots (fetched, not committed):",
+            "",
+            "| source | repository | files | commit |",
+            "|---|---|---|---|",
+        ]
+        for snapshot in card["page_snapshots"]:
+            paths = snapshot["paths"].replace("|", "\\|")  # a regex's alternatives, inside a table cell
+            lines.append(
+                f"| {snapshot['source']} | github.com/{snapshot['repository']} | `{paths}` "
+                f"| `{snapshot['commit'][:12]}` |"
+            )
     lines += ["", "## Limitations", *[f"- {item}" for item in card["limitations"]], ""]
     lines += ["## Libraries", ", ".join(f"{k} {v}" for k, v in card["libraries"].items()), ""]
     return "\n".join(lines)

@@ -300,6 +300,35 @@ def load_pages(max_per_source: int = PAGES_PER_SOURCE) -> list[Example]:
     return examples
 
 
+def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
+    """Ordinary real pages of the public repositories in :mod:`classifier.fetched_pages` (news, recipes, real
+    sites' login forms, advice about scams, Roblox's docs) whose snapshots are on this machine (benign), read
+    as the page scorer reads them."""
+    from classifier.extract import extract_visible_text
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_paths, read_pages
+    from classifier.normalize import detect_lang
+
+    examples = []
+    for source in FETCHED_PAGE_SOURCES:
+        pages = (
+            page
+            for path in _spread(page_paths(source), max_per_source or source.per_source)
+            for page in read_pages(source, path)
+        )
+        for page in pages:
+            if page.title is None:
+                text = extract_visible_text(page.content).combined()
+            else:
+                text = "\n".join(part for part in (page.title, page.content) if part)
+            if len(text) >= MIN_PAGE_CHARS:
+                # These sources hold no Vietnamese page; their pages in other languages (French, Portuguese,
+                # Czech...) read as "vi" to a detector that knows two languages, so they count as "other".
+                lang = "en" if detect_lang(text) == "en" else "other"
+                group = f"page:{source.repository}:{page.path}"
+                examples.append(Example(text, "benign", lang, "page", f"pages:{source.name}", group))
+    return examples
+
+
 def conversation_windows(
     messages: Iterable[dict], window: int = WINDOW_TURNS
 ) -> Iterator[tuple[str, int, bool]]:
@@ -410,6 +439,7 @@ def load_all(
         load_vi_sms(shared),
         load_pj_grooming(shared),
         load_pages(limit_per_source or PAGES_PER_SOURCE),
+        load_fetched_pages(limit_per_source),
         load_chitchat(chitchat_conversations, seed=seed),
         examples_from_corpus(iter_corpus(corpus_paths)),
     ]

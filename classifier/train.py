@@ -45,7 +45,13 @@ from classifier.records import ChatMessage
 SEED = 20261123
 SPLIT = {"train": 0.70, "validation": 0.15, "test": 0.15}
 MAX_BENIGN_FALSE_ALERT_RATE = 0.01  # on validation; the product promise is < 2 % on unseen data
-MAX_HARD_NEGATIVE_ALERT_RATE = 0.10  # on the validation hard negatives: benign text that looks risky
+# On the validation hard negatives (benign text written to look risky), per risk. Scam-like hard
+# negatives (promotions, bank notices, a parent relaying a code, warnings that quote a scam) are what
+# ordinary service text and pages look like, so they keep the product's 2 %. Grooming-like ones (a surprise
+# kept secret, a coach asking ages) are told apart mostly by the conversation around them
+# (model.conversation_trace); held to 2 % one item at a time, the grooming threshold would give up a third
+# of its recall.
+MAX_HARD_NEGATIVE_ALERT_RATE = {"scam": 0.02, "grooming": 0.10}
 # Real message sources whose ordinary messages each keep their own scam false-alert cap on validation: the
 # large sources would otherwise let a small one (real Vietnamese SMS) carry most of the false alerts. 3 %,
 # not the product's 2 %: on the 138 validation messages of the smallest source 2 % is two messages, and that
@@ -86,19 +92,22 @@ LIMITATIONS = [
     (
         "Real Vietnamese SMS (IE403) is small: 27 held-out scams, so its figures move a lot with a few"
         " messages. The project's ~710 written Vietnamese service and smishing SMS carry much of what it"
-        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a sixth of"
+        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a fifth of"
         " its ordinary messages still alert."
     ),
     (
-        "Real ordinary pages are documentation (Debian handbook, LibreOffice help, Python docs, EN and VI) "
-        "read from Debian packages when installed; news, recipes, login pages, promotions and pages about "
-        "scams are the project's own writing (784 ordinary pages in all): there are no real news or recipe "
-        "pages in training, and pages that quote scam wording to warn about it still alert more than other "
-        "pages."
+        "Real ordinary pages are documentation (Debian handbook, LibreOffice help, Python docs, EN and VI, "
+        "from Debian packages) and, read from public repositories' snapshots when they are on the machine "
+        "(the card names each with its commit): news and blog pages, recipe pages, the login and sign-up "
+        "parts of real sites' pages, UK consumer advice about scams, and Roblox's creator docs (from their "
+        "Markdown, not the site's HTML). Real Vietnamese pages are documentation only; Vietnamese news, "
+        "promotions and login pages are the project's own writing. Real login forms still alert more than "
+        "other pages (3 of 30 held out): their words are the words phishing pages copy, and only the "
+        "address tells them apart."
     ),
     (
         "The leave-one-source-out table shows how much each real source is needed: without the Vietnamese "
-        "SMS, a sixth of ordinary Vietnamese commercial text alerts; without the real chats, real "
+        "SMS, a fifth of ordinary Vietnamese commercial text alerts; without the real chats, real "
         "offenders are missed."
     ),
     (
@@ -191,6 +200,9 @@ def train(
     progress(f"loading data from {shared} and {CORPUS_DIR if corpus_paths is None else 'given corpus'}")
     examples = all_examples(shared, corpus_paths, chitchat_conversations, limit_per_source)
     examples += list(extra or [])
+    missing = _missing_page_snapshots()
+    if missing:
+        progress(f"not on this machine, so trained without their pages: {', '.join(missing)}")
     parts: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
         parts[split_of(ex.group)].append(ex)
@@ -233,7 +245,7 @@ def train(
             val_benign,
             MAX_BENIGN_FALSE_ALERT_RATE,
             val_hard,
-            MAX_HARD_NEGATIVE_ALERT_RATE,
+            MAX_HARD_NEGATIVE_ALERT_RATE[label],
             # Scam only: the real SMS sources' ordinary messages that read as grooming are mostly adults'
             # sexting, which a child's device should flag.
             source_benign if label == "scam" else (),
@@ -292,19 +304,14 @@ def train(
         "sigmoid-calibrated logistic regression per risk; a multinomial logistic regression for "
         "grooming stages; page hosts checked against a hashed phishing blocklist",
         "data": _data_files(shared, corpus_paths),
+        "page_snapshots": _page_snapshots(),
         "split": {
             "method": "sha256(seed:group) -> 70/15/15; conversation windows grouped by conversation",
             "seed": SEED,
             "sizes": {k: len(v) for k, v in parts.items()},
         },
         "thresholds": thresholds,
-        "threshold_policy": f"alert: best validation F1 with benign false alerts <= "
-        f"{MAX_BENIGN_FALSE_ALERT_RATE:.0%}, hard-negative false alerts <= "
-        f"{MAX_HARD_NEGATIVE_ALERT_RATE:.0%} and, for scams, each real SMS source's ordinary messages "
-        f"({', '.join(CAPPED_SOURCES)}) alerted <= {MAX_SOURCE_FALSE_ALERT_RATE:.0%}; "
-        "medium and high: the lowest probabilities from which "
-        f"validation alerts were right {HYPERPARAMETERS['severity_medium_precision']:.0%} and "
-        f"{HYPERPARAMETERS['severity_high_precision']:.0%} of the time",
+        "threshold_policy": _threshold_policy(),
         "hyperparameters": {
             k: (list(v.items()) if isinstance(v, dict) else v) for k, v in HYPERPARAMETERS.items()
         },
@@ -727,6 +734,47 @@ def _data_files(shared: Path, corpus_paths: list[Path] | None) -> list[dict]:
         {"path": "chitchat-dataset (PyPI wheel) chitchat_dataset/dataset.json", "sha256": _chitchat_sha()}
     )
     return files
+
+
+def _threshold_policy() -> str:
+    hard = ", ".join(f"{rate:.0%} for {risk}" for risk, rate in MAX_HARD_NEGATIVE_ALERT_RATE.items())
+    return (
+        f"alert: best validation F1 with benign false alerts <= {MAX_BENIGN_FALSE_ALERT_RATE:.0%}, "
+        f"hard-negative false alerts <= {hard} and, for scams, each real SMS source's ordinary messages "
+        f"({', '.join(CAPPED_SOURCES)}) alerted <= {MAX_SOURCE_FALSE_ALERT_RATE:.0%}; "
+        "medium and high: the lowest probabilities from which "
+        f"validation alerts were right {HYPERPARAMETERS['severity_medium_precision']:.0%} and "
+        f"{HYPERPARAMETERS['severity_high_precision']:.0%} of the time"
+    )
+
+
+def _missing_page_snapshots() -> list[str]:
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, snapshot_commit, snapshot_dir
+
+    return [
+        str(snapshot_dir(s.repository).parent)
+        for s in FETCHED_PAGE_SOURCES
+        if snapshot_commit(s.repository) is None
+    ]
+
+
+def _page_snapshots() -> list[dict]:
+    """The public repositories whose pages this training read (classifier.fetched_pages), at their commits."""
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, snapshot_commit
+
+    found = []
+    for source in FETCHED_PAGE_SOURCES:
+        commit = snapshot_commit(source.repository)
+        if commit:
+            found.append(
+                {
+                    "source": f"pages:{source.name}",
+                    "repository": source.repository,
+                    "paths": source.path_pattern,
+                    "commit": commit,
+                }
+            )
+    return found
 
 
 def _chitchat_sha() -> str:

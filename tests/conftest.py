@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,3 +28,95 @@ def shipped_model():
     from classifier.model import RiskModel
 
     return RiskModel.load()
+
+
+# Real ordinary pages as the fetched repositories hold them (classifier.fetched_pages), small and harmless.
+MIRROR_PAGES = {
+    "mozilla/readability": {
+        "test/test-pages/city-news/source.html": (
+            "<html><head><title>Council approves new cycle lanes</title></head><body><nav>Log in Sign up"
+            "</nav><article><p>The city council voted on Tuesday to build twelve kilometres of protected"
+            " cycle lanes along the river, after a year of public meetings. Work starts in spring and the"
+            " mayor said the first section should open before the school holidays.</p></article>"
+            "</body></html>"
+        ),
+        "test/test-pages/city-news/expected.html": "<p>not a source page</p>",
+    },
+    "scrapinghub/article-extraction-benchmark": {
+        "html/0001.html.gz": gzip.compress(
+            b"<html><head><title>Local team wins the cup</title></head><body><p>Supporters filled the square"
+            b" on Saturday night as the local team lifted the cup for the first time in forty years. The"
+            b" captain thanked the youth coaches who trained most of the squad as children.</p></body></html>"
+        ),
+    },
+    "hhursev/recipe-scrapers": {
+        "tests/test_data/example.com/soup.testhtml": (
+            "<html><head><title>Tomato soup | Recipes</title></head><body><p>Free shipping on orders over"
+            " $50. Saved. Ingredients: six ripe tomatoes, one onion, two cloves of garlic, olive oil, salt."
+            " Roast the tomatoes for twenty minutes, blend with the softened onion and garlic, and season to"
+            " taste. Serves four.</p></body></html>"
+        ),
+        "tests/test_data/example.com/short.testhtml": "<title>x</title><p>too short</p>",
+    },
+    "duckduckgo/duckduckgo-autofill": {
+        "test-forms/bank_example_login.html": (
+            "<form><h2>Sign in to Online Banking</h2><label>Customer number</label><input name='id'>"
+            "<label>Password</label><input type='password'><a href='/forgot'>Forgot your password?</a>"
+            "<button>Log in</button><p>New to online banking? Register now. Never share your one-time"
+            " passcode with anyone, not even us. Questions? Call us on the number on the back of your card."
+            " Security centre. Privacy. Accessibility.</p></form>"
+        ),
+        "test-forms/bank_example_checkout.html": "<form>not a login or sign-up form</form>",
+    },
+    "pro-misee/uk-cyber-fraud-assistant-work": {
+        "data_sources_v3/advice/scraped/advice.json": json.dumps(
+            [
+                {
+                    "url": "https://advice.example.org/gift-card-scams",
+                    "title": "Gift card scams",
+                    "content": "# Gift card scams\n\nScammers may tell you that you have **won a prize** and"
+                    " ask you to pay a fee in gift cards. No real company asks to be paid in gift cards. If"
+                    " someone asks, stop, hang up and talk to someone you trust. Report it to Action Fraud.",
+                },
+                {"url": "https://advice.example.org/empty", "title": "Empty", "content": ""},
+            ]
+        ),
+    },
+    "Roblox/creator-docs": {
+        "content/en-us/production/earning-on-roblox.md": (
+            "---\ntitle: Earning on Roblox\ndescription: Ways to earn Robux.\n---\n\n## Overview\n\n"
+            "Creators earn **Robux** when people buy [passes](../monetization/passes.md) in their"
+            " experiences. ![chart](../assets/chart.png) Robux you earn can be exchanged through the"
+            " <a href='https://create.roblox.com/devex'>Developer Exchange</a> program once you meet its"
+            " requirements, such as being at least thirteen and having a verified email address.\n"
+        ),
+    },
+}
+
+
+def build_page_mirror(root: Path) -> Path:
+    """Bare git snapshots of the fetched page repositories, laid out as ``fetch`` lays them out."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    for repository, files in MIRROR_PAGES.items():
+        work = root / "work" / repository.replace("/", "+")
+        for path, content in files.items():
+            target = work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content if isinstance(content, bytes) else content.encode())
+        subprocess.run(["git", "init", "-q", str(work)], check=True, env=env)
+        subprocess.run(["git", "-C", str(work), "add", "-A"], check=True, env=env)
+        subprocess.run(["git", "-C", str(work), "commit", "-q", "-m", "pages"], check=True, env=env)
+        bare = root / repository.replace("/", "+") / "repo"
+        subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=env)
+    return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def page_mirror(tmp_path_factory) -> Path:
+    """Every test reads the fetched pages from this small mirror, never from the machine's own, so training
+    on a slice reads the same pages here and in CI."""
+    root = build_page_mirror(tmp_path_factory.mktemp("mirror"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NOTALONE_PAGE_MIRROR", str(root))
+        yield root

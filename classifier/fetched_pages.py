@@ -1,0 +1,167 @@
+"""Real ordinary web pages from public repositories, read from their git snapshots at train time.
+
+News articles, blogs, recipes and Roblox's creator documentation: the kinds of page a child opens every day
+and that a model which learned pages from SMS spam and phishing e-mail mistakes for scams. The snapshots are
+brought onto the machine with the search tool's ``fetch`` (``/work/.mirror/<owner>+<name>/repo``, a bare git
+directory; ``NOTALONE_PAGE_MIRROR`` points elsewhere). Nothing of them is committed; a machine without them
+trains without them, and the model card names the snapshot and commit of each source it read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MIRROR = Path("/work/.mirror")
+
+
+@dataclass(frozen=True)
+class FetchedPageSource:
+    """One repository's pages: which files (a regex on the path), stored as what, and how many to read."""
+
+    name: str
+    repository: str
+    path_pattern: str
+    form: str  # "html", "html.gz", "markdown", or "json-records" (a list of {"url", "title", "content"})
+    per_source: int = 300
+
+
+FETCHED_PAGE_SOURCES: tuple[FetchedPageSource, ...] = (
+    # Readability.js's test pages: real news, blog and encyclopedia pages saved whole (many sites, several
+    # languages).
+    FetchedPageSource(
+        "readability-test-pages", "mozilla/readability", r"^test/test-pages/[^/]+/source\.html$", "html"
+    ),
+    # Zyte's article extraction benchmark: 181 real news and blog article pages, gzipped.
+    FetchedPageSource(
+        "article-extraction-benchmark",
+        "scrapinghub/article-extraction-benchmark",
+        r"^html/[^/]+\.html\.gz$",
+        "html.gz",
+    ),
+    # recipe-scrapers' test pages: real recipe pages of several hundred cooking sites.
+    FetchedPageSource(
+        "recipe-scrapers", "hhursev/recipe-scrapers", r"^tests/test_data/.+\.testhtml$", "html"
+    ),
+    # DuckDuckGo autofill's test forms: the login and sign-up parts of real sites' pages (banks, webmail,
+    # Google, Microsoft, Steam, universities...), saved as the sites served them.
+    FetchedPageSource(
+        "login-and-signup-forms",
+        "duckduckgo/duckduckgo-autofill",
+        r"^test-forms/[^/]+_(login|signup)\.html$",
+        "html",
+    ),
+    # UK consumer advice about fraud and scams (Action Fraud, NCSC, FCA, Get Safe Online, Which?...), as a
+    # study project scraped it: pages that describe scams to warn about them.
+    FetchedPageSource(
+        "uk-fraud-advice",
+        "pro-misee/uk-cyber-fraud-assistant-work",
+        r"^data_sources_v3/[^/]+/scraped/[^/]+\.json$",
+        "json-records",
+    ),
+    # Roblox's creator documentation (create.roblox.com/docs), English, as Markdown: Robux, earnings, prizes
+    # and accounts talked about by the platform itself.
+    FetchedPageSource("roblox-creator-docs", "Roblox/creator-docs", r"^content/en-us/.+\.md$", "markdown"),
+)
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    source: str
+    path: str
+    title: str | None  # None for HTML: the page's own <title> is read by the extractor
+    content: str  # HTML, or the Markdown's text
+
+
+def mirror_root() -> Path:
+    return Path(os.environ.get("NOTALONE_PAGE_MIRROR", DEFAULT_MIRROR))
+
+
+def snapshot_dir(repository: str, root: Path | None = None) -> Path:
+    return (root or mirror_root()) / repository.replace("/", "+") / "repo"
+
+
+def snapshot_commit(repository: str, root: Path | None = None) -> str | None:
+    """The commit a snapshot's HEAD is at, or None when the snapshot is not on this machine."""
+    git_dir = snapshot_dir(repository, root)
+    if not git_dir.is_dir():
+        return None
+    result = _git(git_dir, "rev-parse", "HEAD")
+    return result.decode().strip() if result is not None else None
+
+
+def page_paths(source: FetchedPageSource, root: Path | None = None) -> list[str]:
+    """The paths of a source's pages in its snapshot, sorted; empty when the snapshot is not here."""
+    git_dir = snapshot_dir(source.repository, root)
+    listing = _git(git_dir, "ls-tree", "-r", "-z", "--name-only", "HEAD") if git_dir.is_dir() else None
+    if listing is None:
+        return []
+    pattern = re.compile(source.path_pattern)
+    return sorted(p for p in listing.decode("utf-8", "replace").split("\0") if pattern.match(p))
+
+
+def read_pages(source: FetchedPageSource, path: str, root: Path | None = None) -> list[FetchedPage]:
+    """The page (or, for JSON records, the pages) of one file of a source's snapshot; none when the file
+    cannot be read."""
+    blob = _git(snapshot_dir(source.repository, root), "show", f"HEAD:{path}")
+    if blob is not None and source.form == "html.gz":
+        try:
+            blob = gzip.decompress(blob)
+        except (OSError, EOFError):
+            blob = None
+    if blob is None:
+        return []
+    text = blob.decode("utf-8", "replace")
+    if source.form == "markdown":
+        return [FetchedPage(source.name, path, *markdown_text(text))]
+    if source.form == "json-records":
+        try:
+            records = json.loads(text)
+        except ValueError:
+            return []
+        return [
+            FetchedPage(
+                source.name, f"{path}#{i}", str(r.get("title") or ""), markdown_text(str(r["content"]))[1]
+            )
+            for i, r in enumerate(records if isinstance(records, list) else [records])
+            if isinstance(r, dict) and r.get("content")
+        ]
+    return [FetchedPage(source.name, path, None, text)]
+
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+_FRONT_TITLE = re.compile(r"^title:\s*(.+)$", re.M)
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]+>")
+_LINE_MARKUP = re.compile(r"^\s{0,3}(?:#{1,6}\s+|[-*+]\s+|>\s?)|^\s*\|?[-: |]+\|?\s*$|\|", re.M)
+_EMPHASIS = re.compile(r"\*{1,3}|`{1,3}|(?<!\w)_{1,3}(?=\w)|(?<=\w)_{1,3}(?!\w)")  # not snake_case's
+
+
+def markdown_text(markdown: str) -> tuple[str, str]:
+    """``(title, text)`` of a Markdown document as its rendered page reads: front matter's title, then the
+    words with link targets, images, tags and markup signs removed."""
+    title = ""
+    front = _FRONT_MATTER.match(markdown)
+    if front:
+        found = _FRONT_TITLE.search(front.group(1))
+        title = found.group(1).strip().strip("'\"") if found else ""
+        markdown = markdown[front.end() :]
+    text = _LINK.sub(r"\1", _IMAGE.sub(" ", markdown))
+    text = _EMPHASIS.sub("", _LINE_MARKUP.sub(" ", _TAG.sub(" ", text)))
+    return title, re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _git(git_dir: Path, *args: str) -> bytes | None:
+    try:
+        result = subprocess.run(
+            ["git", f"--git-dir={git_dir}", *args], capture_output=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout

@@ -1,0 +1,47 @@
+"""Real pages read from fetched repositories' git snapshots (classifier.fetched_pages) for training."""
+
+from __future__ import annotations
+
+from classifier.datasets import load_fetched_pages
+from classifier.fetched_pages import FETCHED_PAGE_SOURCES, markdown_text, snapshot_commit
+
+
+def test_every_sources_pages_are_read_from_its_snapshot_as_ordinary_pages(page_mirror):
+    pages = {ex.group.rsplit(":", 1)[-1]: ex for ex in load_fetched_pages()}
+    assert set(pages) == {
+        "test/test-pages/city-news/source.html",
+        "html/0001.html.gz",
+        "tests/test_data/example.com/soup.testhtml",
+        "content/en-us/production/earning-on-roblox.md",
+        "test-forms/bank_example_login.html",
+        "data_sources_v3/advice/scraped/advice.json#0",
+    }  # expected.html and the checkout form are not pages the patterns name; the too-short page, and the
+    # record without content, are skipped
+    assert {ex.label for ex in pages.values()} == {"benign"} and {ex.kind for ex in pages.values()} == {
+        "page"
+    }
+    news = pages["test/test-pages/city-news/source.html"]
+    assert news.source == "pages:readability-test-pages" and news.lang == "en"
+    assert news.text.startswith("Council approves new cycle lanes\n") and "protected cycle lanes" in news.text
+    assert "Local team wins the cup" in pages["html/0001.html.gz"].text
+    advice = pages["data_sources_v3/advice/scraped/advice.json#0"]
+    assert advice.source == "pages:uk-fraud-advice"
+    assert advice.text.startswith("Gift card scams\nGift card scams") and "won a prize" in advice.text
+
+
+def test_a_markdown_page_reads_as_its_rendered_page():
+    title, text = markdown_text(
+        "---\ntitle: Earning on Roblox\n---\n## Overview\nBuy [passes](../passes.md) and **Robux** _now_."
+        " ![chart](a.png) <Alert>Note</Alert> `user_id`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    assert title == "Earning on Roblox"
+    assert "Overview" in text and "Buy passes and Robux now." in text and "Note user_id" in text
+    for sign in ("](", "##", "**", "a.png", "<Alert>", "|", "---"):
+        assert sign not in text
+
+
+def test_a_snapshot_that_is_not_here_is_skipped(page_mirror, monkeypatch, tmp_path):
+    assert all(snapshot_commit(source.repository) for source in FETCHED_PAGE_SOURCES)
+    monkeypatch.setenv("NOTALONE_PAGE_MIRROR", str(tmp_path))
+    assert load_fetched_pages() == []
+    assert snapshot_commit("mozilla/readability") is None
