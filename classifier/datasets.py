@@ -305,7 +305,7 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
     sites' login forms, advice about scams, Roblox's docs) whose snapshots are on this machine (benign), read
     as the page scorer reads them."""
     from classifier.extract import extract_visible_text
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_paths, read_pages
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_group, page_paths, read_pages
     from classifier.normalize import detect_lang
 
     examples = []
@@ -320,12 +320,24 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
                 text = extract_visible_text(page.content).combined()
             else:
                 text = "\n".join(part for part in (page.title, page.content) if part)
-            if len(text) >= MIN_PAGE_CHARS:
-                # These sources hold no Vietnamese page; their pages in other languages (French, Portuguese,
-                # Czech...) read as "vi" to a detector that knows two languages, so they count as "other".
-                lang = "en" if detect_lang(text) == "en" else "other"
-                group = f"page:{source.repository}:{page.path}"
-                examples.append(Example(text, "benign", lang, "page", f"pages:{source.name}", group))
+            if len(text) >= source.min_chars:
+                # A language the source does not hold is a page in a third language (French, Portuguese,
+                # Czech...), which a detector that knows two reads as "vi".
+                detected = detect_lang(text)
+                lang = detected if detected in source.languages else "other"
+                group = page_group(source, page.path)
+                prefix = "pages" if source.label == "benign" else "phishing-pages"
+                examples.append(
+                    Example(
+                        text,
+                        source.label,
+                        lang,
+                        "page",
+                        f"{prefix}:{source.name}",
+                        group,
+                        scam_kind=source.scam_kind,
+                    )
+                )
     return examples
 
 

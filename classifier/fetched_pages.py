@@ -22,13 +22,19 @@ DEFAULT_MIRROR = Path("/work/.mirror")
 
 @dataclass(frozen=True)
 class FetchedPageSource:
-    """One repository's pages: which files (a regex on the path), stored as what, and how many to read."""
+    """One repository's pages: which files (a regex on the path; its first group, when it has one, names
+    the pages kept on one side of the train/test split together: one site's pages, one kit's), stored as
+    what, how many to read, and what they are."""
 
     name: str
     repository: str
     path_pattern: str
-    form: str  # "html", "html.gz", "markdown", or "json-records" (a list of {"url", "title", "content"})
+    form: str  # "html" (a PHP page's code removed), "html.gz", "markdown", or "json-records"
     per_source: int = 300
+    label: str = "benign"
+    scam_kind: str | None = None
+    min_chars: int = 200  # a cloned login page says little: "Sign in", "Password", "Forgot?"
+    languages: tuple[str, ...] = ("en",)  # of the product's two, the ones the source holds
 
 
 FETCHED_PAGE_SOURCES: tuple[FetchedPageSource, ...] = (
@@ -46,14 +52,14 @@ FETCHED_PAGE_SOURCES: tuple[FetchedPageSource, ...] = (
     ),
     # recipe-scrapers' test pages: real recipe pages of several hundred cooking sites.
     FetchedPageSource(
-        "recipe-scrapers", "hhursev/recipe-scrapers", r"^tests/test_data/.+\.testhtml$", "html"
+        "recipe-scrapers", "hhursev/recipe-scrapers", r"^tests/test_data/([^/]+)/.+\.testhtml$", "html"
     ),
     # DuckDuckGo autofill's test forms: the login and sign-up parts of real sites' pages (banks, webmail,
     # Google, Microsoft, Steam, universities...), saved as the sites served them.
     FetchedPageSource(
         "login-and-signup-forms",
         "duckduckgo/duckduckgo-autofill",
-        r"^test-forms/[^/]+_(login|signup)\.html$",
+        r"^test-forms/([^/]+)_(?:login|signup)\.html$",
         "html",
     ),
     # UK consumer advice about fraud and scams (Action Fraud, NCSC, FCA, Get Safe Online, Which?...), as a
@@ -63,6 +69,57 @@ FETCHED_PAGE_SOURCES: tuple[FetchedPageSource, ...] = (
         "pro-misee/uk-cyber-fraud-assistant-work",
         r"^data_sources_v3/[^/]+/scraped/[^/]+\.json$",
         "json-records",
+    ),
+    # Real phishing pages: the pages of phishing kits (cloned login pages of Microsoft, Google, PayPal,
+    # Instagram, Steam, banks...) and of fake prize sites, as the kits serve them (their PHP removed).
+    FetchedPageSource(
+        "phishing-kits-zphisher",
+        "htr-tech/zphisher",
+        r"^\.sites/([^/]+)/(?:login\d*|mobile|pass)\.(?:html|php)$",
+        "html",
+        label="scam",
+        scam_kind="phishing",
+        min_chars=40,
+    ),
+    FetchedPageSource(
+        "phishing-kits-hiddeneye",
+        "DarkSecDevelopers/HiddenEye",
+        r"^WebPages/([^/]+)/(?:index\d*|mobile|login\d*|pass)\.(?:html|php)$",
+        "html",
+        label="scam",
+        scam_kind="phishing",
+        min_chars=40,
+    ),
+    FetchedPageSource(
+        "phishing-kits-office",
+        "ag-michael/phishingkits",
+        r"^(comcast|efax|gfrmedia\.com|hostingum\.com|napier\.fusiondev\.com|onedrive-3D9|semotem99\.com)/"
+        r".+\.(?:html?|php)$",
+        "html",
+        label="scam",
+        scam_kind="phishing",
+        min_chars=40,
+    ),
+    # Vietnamese and English fake Free Fire prize pages ("nhận quà", lucky spins) that ask for a game login.
+    FetchedPageSource(
+        "fake-prize-free-fire",
+        "dinhvan2310/html",
+        r"^(?:themes|login/fb_themes)/(theme\d+)/(?:index|en|success)\.php$",
+        "html",
+        label="scam",
+        scam_kind="free_currency",
+        min_chars=40,
+        languages=("en", "vi"),
+    ),
+    # Archived real scam pages aimed at gamers: fake Steam gift and login pages, fake tournament sites.
+    FetchedPageSource(
+        "gamer-scam-pages",
+        "barnacl437/scampages-datamine",
+        r"^archive/type/(?:steamcommunity\.com|match\.tf|general-scams)/\d+/\d+/([^/]+)/.+\.html$",
+        "html",
+        label="scam",
+        scam_kind="phishing",
+        min_chars=40,
     ),
     # Roblox's creator documentation (create.roblox.com/docs), English, as Markdown: Robux, earnings, prizes
     # and accounts talked about by the platform itself.
@@ -83,7 +140,9 @@ def mirror_root() -> Path:
 
 
 def snapshot_dir(repository: str, root: Path | None = None) -> Path:
-    return (root or mirror_root()) / repository.replace("/", "+") / "repo"
+    """The snapshot's git directory (``repo``, or ``repo/.git`` where the snapshot kept a work tree's)."""
+    repo = (root or mirror_root()) / repository.replace("/", "+") / "repo"
+    return repo / ".git" if (repo / ".git").is_dir() else repo
 
 
 def snapshot_commit(repository: str, root: Path | None = None) -> str | None:
@@ -131,9 +190,20 @@ def read_pages(source: FetchedPageSource, path: str, root: Path | None = None) -
             for i, r in enumerate(records if isinstance(records, list) else [records])
             if isinstance(r, dict) and r.get("content")
         ]
+    if path.endswith(".php"):
+        text = _PHP.sub(" ", text)
     return [FetchedPage(source.name, path, None, text)]
 
 
+def page_group(source: FetchedPageSource, path: str) -> str:
+    """What keeps related pages on one side of the split: the pattern's first group (a kit's brand, a
+    theme), else the file itself."""
+    found = re.match(source.path_pattern, path.split("#", 1)[0])
+    key = found.group(1) if found and found.re.groups and found.group(1) else path
+    return f"page:{source.repository}:{key}"
+
+
+_PHP = re.compile(r"<\?(?:php|=)?.*?(?:\?>|\Z)", re.S | re.I)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _FRONT_TITLE = re.compile(r"^title:\s*(.+)$", re.M)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")

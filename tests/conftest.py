@@ -82,6 +82,48 @@ MIRROR_PAGES = {
             ]
         ),
     },
+    # Phishing kits and fake prize pages, as harmless stand-ins for the real ones.
+    "htr-tech/zphisher": {
+        ".sites/examplebank/login.html": (
+            "<html><head><title>Example Bank - Sign in</title></head><body><form><h1>Sign in</h1>"
+            "<input placeholder='Email or phone'><input type='password'><button>Next</button>"
+            "<a>Forgot password?</a></form></body></html>"
+        ),
+        ".sites/examplebank/ip.php": "<?php file_put_contents('ip.txt', $_SERVER['REMOTE_ADDR']); ?>",
+    },
+    "DarkSecDevelopers/HiddenEye": {
+        "WebPages/examplemail/index.html": (
+            "<html><head><title>Example Mail</title></head><body><form><p>Your mailbox is almost full."
+            " Sign in to keep receiving messages.</p><input name='u'><input name='p' type='password'>"
+            "<button>Sign in</button></form></body></html>"
+        ),
+    },
+    "ag-michael/phishingkits": {
+        "semotem99.com/toda/office.php": (
+            "<?php $notice = 'kit settings that never reach the page'; include 'antibot.php'; ?>"
+            "<html><head><title>One Drive</title></head><body><p>A document has been shared with you. Sign in"
+            " with your e-mail account to view it.</p><?= $notice ?><form><input name='email'><input"
+            " name='password' type='password'><button>View document</button></form></body></html>"
+        ),
+        "semotem99.com/toda/microsoft.php": (
+            "<html><head><title>Sign in to your Microsoft account</title></head><body><form><p>Enter password"
+            " for your account to continue to the shared file.</p><input type='password'><button>Sign in"
+            "</button></form></body></html>"
+        ),
+    },
+    "dinhvan2310/html": {
+        "themes/theme1/index.php": (
+            "<?php session_start(); ?><html><head><title>Vòng quay may mắn Free Fire</title></head><body>"
+            "<p>Bạn có 1 lượt quay miễn phí. Đăng nhập tài khoản để nhận quà sự kiện ngay hôm nay!</p>"
+            "<button>Đăng nhập</button></body></html>"
+        ),
+    },
+    "barnacl437/scampages-datamine": {
+        "archive/type/steamcommunity.com/2025/01/steamgift-example.com/index.html": (
+            "<html><head><title>Steam Gift Activation</title></head><body><p>You have received a gift card."
+            " Sign in through Steam to activate it on your account.</p><button>Sign in</button></body></html>"
+        ),
+    },
     "Roblox/creator-docs": {
         "content/en-us/production/earning-on-roblox.md": (
             "---\ntitle: Earning on Roblox\ndescription: Ways to earn Robux.\n---\n\n## Overview\n\n"
