@@ -326,14 +326,13 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
                 detected = detect_lang(text)
                 lang = detected if detected in source.languages else "other"
                 group = page_group(source, page.path)
-                prefix = "pages" if source.label == "benign" else "phishing-pages"
                 examples.append(
                     Example(
                         text,
                         source.label,
                         lang,
                         "page",
-                        f"{prefix}:{source.name}",
+                        source.example_source,
                         group,
                         scam_kind=source.scam_kind,
                     )

@@ -1,23 +1,19 @@
 """Real ordinary web pages from public repositories, read from their git snapshots at train time.
 
 News articles, blogs, recipes and Roblox's creator documentation: the kinds of page a child opens every day
-and that a model which learned pages from SMS spam and phishing e-mail mistakes for scams. The snapshots are
-brought onto the machine with the search tool's ``fetch`` (``/work/.mirror/<owner>+<name>/repo``, a bare git
-directory; ``NOTALONE_PAGE_MIRROR`` points elsewhere). Nothing of them is committed; a machine without them
-trains without them, and the model card names the snapshot and commit of each source it read.
+and that a model which learned pages from SMS spam and phishing e-mail mistakes for scams; and real phishing
+pages. Read from the repositories' snapshots (:mod:`classifier.snapshots`).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MIRROR = Path("/work/.mirror")
+from classifier.snapshots import matching_paths, read_file
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,11 @@ class FetchedPageSource:
     scam_kind: str | None = None
     min_chars: int = 200  # a cloned login page says little: "Sign in", "Password", "Forgot?"
     languages: tuple[str, ...] = ("en",)  # of the product's two, the ones the source holds
+
+    @property
+    def example_source(self) -> str:
+        """The source its examples carry (the card's per-source rows, leave-one-source-out)."""
+        return f"{'pages' if self.label == 'benign' else 'phishing-pages'}:{self.name}"
 
 
 FETCHED_PAGE_SOURCES: tuple[FetchedPageSource, ...] = (
@@ -135,39 +136,15 @@ class FetchedPage:
     content: str  # HTML, or the Markdown's text
 
 
-def mirror_root() -> Path:
-    return Path(os.environ.get("NOTALONE_PAGE_MIRROR", DEFAULT_MIRROR))
-
-
-def snapshot_dir(repository: str, root: Path | None = None) -> Path:
-    """The snapshot's git directory (``repo``, or ``repo/.git`` where the snapshot kept a work tree's)."""
-    repo = (root or mirror_root()) / repository.replace("/", "+") / "repo"
-    return repo / ".git" if (repo / ".git").is_dir() else repo
-
-
-def snapshot_commit(repository: str, root: Path | None = None) -> str | None:
-    """The commit a snapshot's HEAD is at, or None when the snapshot is not on this machine."""
-    git_dir = snapshot_dir(repository, root)
-    if not git_dir.is_dir():
-        return None
-    result = _git(git_dir, "rev-parse", "HEAD")
-    return result.decode().strip() if result is not None else None
-
-
 def page_paths(source: FetchedPageSource, root: Path | None = None) -> list[str]:
     """The paths of a source's pages in its snapshot, sorted; empty when the snapshot is not here."""
-    git_dir = snapshot_dir(source.repository, root)
-    listing = _git(git_dir, "ls-tree", "-r", "-z", "--name-only", "HEAD") if git_dir.is_dir() else None
-    if listing is None:
-        return []
-    pattern = re.compile(source.path_pattern)
-    return sorted(p for p in listing.decode("utf-8", "replace").split("\0") if pattern.match(p))
+    return matching_paths(source.repository, source.path_pattern, root)
 
 
 def read_pages(source: FetchedPageSource, path: str, root: Path | None = None) -> list[FetchedPage]:
     """The page (or, for JSON records, the pages) of one file of a source's snapshot; none when the file
     cannot be read."""
-    blob = _git(snapshot_dir(source.repository, root), "show", f"HEAD:{path}")
+    blob = read_file(source.repository, path, root)
     if blob is not None and source.form == "html.gz":
         try:
             blob = gzip.decompress(blob)
@@ -225,13 +202,3 @@ def markdown_text(markdown: str) -> tuple[str, str]:
     text = _LINK.sub(r"\1", _IMAGE.sub(" ", markdown))
     text = _EMPHASIS.sub("", _LINE_MARKUP.sub(" ", _TAG.sub(" ", text)))
     return title, re.sub(r"[ \t]+", " ", text).strip()
-
-
-def _git(git_dir: Path, *args: str) -> bytes | None:
-    try:
-        result = subprocess.run(
-            ["git", f"--git-dir={git_dir}", *args], capture_output=True, check=True, timeout=60
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout

@@ -753,7 +753,8 @@ def _threshold_policy() -> str:
 
 
 def _missing_page_snapshots() -> list[str]:
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, snapshot_commit, snapshot_dir
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES
+    from classifier.snapshots import snapshot_commit, snapshot_dir
 
     return [
         str(snapshot_dir(s.repository).parent)
@@ -764,7 +765,8 @@ def _missing_page_snapshots() -> list[str]:
 
 def _page_snapshots() -> list[dict]:
     """The public repositories whose pages this training read (classifier.fetched_pages), at their commits."""
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, snapshot_commit
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES
+    from classifier.snapshots import snapshot_commit
 
     found = []
     for source in FETCHED_PAGE_SOURCES:
@@ -772,7 +774,7 @@ def _page_snapshots() -> list[dict]:
         if commit:
             found.append(
                 {
-                    "source": f"pages:{source.name}",
+                    "source": source.example_source,
                     "repository": source.repository,
                     "paths": source.path_pattern,
                     "commit": commit,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from classifier.datasets import load_fetched_pages
-from classifier.fetched_pages import FETCHED_PAGE_SOURCES, markdown_text, snapshot_commit
+from classifier.fetched_pages import FETCHED_PAGE_SOURCES, markdown_text
+from classifier.snapshots import snapshot_commit
 
 
 def test_every_sources_pages_are_read_from_its_snapshot_as_ordinary_pages(page_mirror):
@@ -58,7 +59,7 @@ def test_phishing_kits_pages_are_scams_grouped_by_kit_without_their_php():
     for ex in scams:
         by_source.setdefault(ex.source, []).append(ex)
     assert set(by_source) == {
-        f"phishing-pages:{source.name}" for source in FETCHED_PAGE_SOURCES if source.label == "scam"
+        source.example_source for source in FETCHED_PAGE_SOURCES if source.label == "scam"
     }
     assert all(ex.kind == "page" and ex.scam_kind for ex in scams)
     office = by_source["phishing-pages:phishing-kits-office"]

@@ -45,7 +45,7 @@ def test_training_on_a_slice_writes_an_artifact_and_a_complete_card(small_model_
     assert {"en", "vi"} <= set(card["metrics"]["per_language"])
     # The fetched pages (tests/conftest.py's small mirror) are trained on, and each snapshot named.
     snapshots = {s["source"]: s["commit"] for s in card["page_snapshots"]}
-    assert set(snapshots) == {f"pages:{source.name}" for source in FETCHED_PAGE_SOURCES}
+    assert set(snapshots) == {source.example_source for source in FETCHED_PAGE_SOURCES}
     assert all(len(commit) == 40 for commit in snapshots.values())
     assert "scikit-learn" in card["libraries"]
     model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
