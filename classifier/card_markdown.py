@@ -132,7 +132,7 @@ def card_markdown(card: dict[str, Any]) -> str:
     if card.get("page_snapshots"):
         lines += [
             "",
-            "Real ordinary pages read from public repositories' snapshots (fetched, not committed):",
+            "Real ordinary and phishing pages from public repositories' snapshots (fetched, not committed):",
             "",
             "| source | repository | files | commit |",
             "|---|---|---|---|",

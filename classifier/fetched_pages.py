@@ -29,7 +29,7 @@ class FetchedPageSource:
     per_source: int = 300
     label: str = "benign"
     scam_kind: str | None = None
-    min_chars: int = 200  # a cloned login page says little: "Sign in", "Password", "Forgot?"
+    min_chars: int = 200  # shorter pages are skipped; 40 for phishing kits: a cloned login page says little
     languages: tuple[str, ...] = ("en",)  # of the product's two, the ones the source holds
 
     @property

@@ -37,10 +37,12 @@ from classifier.datasets import (
     shared_data_files,
 )
 from classifier.features import VectorizerSpec
+from classifier.fetched_pages import FETCHED_PAGE_SOURCES
 from classifier.metrics import choose_threshold, precision_cut, report
 from classifier.model import ARTIFACT_NAME, CARD_NAME, MAX_PAGE_CHARS, RiskModel, host_digest, read_artifact
 from classifier.normalize import detect_lang, normalize
 from classifier.records import ChatMessage
+from classifier.snapshots import snapshot_commit
 
 SEED = 20261123
 SPLIT = {"train": 0.70, "validation": 0.15, "test": 0.15}
@@ -92,7 +94,7 @@ LIMITATIONS = [
     (
         "Real Vietnamese SMS (IE403) is small: 27 held-out scams, so its figures move a lot with a few"
         " messages. The project's ~710 written Vietnamese service and smishing SMS carry much of what it"
-        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a fifth of"
+        " knows of ordinary carrier and bank text: without the real set (leave-one-source-out) a sixth of"
         " its ordinary messages still alert."
     ),
     (
@@ -110,7 +112,7 @@ LIMITATIONS = [
     ),
     (
         "The leave-one-source-out table shows how much each real source is needed: without the Vietnamese "
-        "SMS, a fifth of ordinary Vietnamese commercial text alerts; without the real chats, real "
+        "SMS, a sixth of ordinary Vietnamese commercial text alerts; without the real chats, real "
         "offenders are missed."
     ),
     (
@@ -203,9 +205,10 @@ def train(
     progress(f"loading data from {shared} and {CORPUS_DIR if corpus_paths is None else 'given corpus'}")
     examples = all_examples(shared, corpus_paths, chitchat_conversations, limit_per_source)
     examples += list(extra or [])
-    missing = _missing_page_snapshots()
+    snapshots = _page_snapshots()
+    missing = sorted({s.repository for s in FETCHED_PAGE_SOURCES} - {s["repository"] for s in snapshots})
     if missing:
-        progress(f"not on this machine, so trained without their pages: {', '.join(missing)}")
+        progress(f"snapshots not on this machine, so trained without their pages: {', '.join(missing)}")
     parts: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
         parts[split_of(ex.group)].append(ex)
@@ -307,7 +310,7 @@ def train(
         "sigmoid-calibrated logistic regression per risk; a multinomial logistic regression for "
         "grooming stages; page hosts checked against a hashed phishing blocklist",
         "data": _data_files(shared, corpus_paths),
-        "page_snapshots": _page_snapshots(),
+        "page_snapshots": snapshots,
         "split": {
             "method": "sha256(seed:group) -> 70/15/15; conversation windows grouped by conversation",
             "seed": SEED,
@@ -752,22 +755,8 @@ def _threshold_policy() -> str:
     )
 
 
-def _missing_page_snapshots() -> list[str]:
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES
-    from classifier.snapshots import snapshot_commit, snapshot_dir
-
-    return [
-        str(snapshot_dir(s.repository).parent)
-        for s in FETCHED_PAGE_SOURCES
-        if snapshot_commit(s.repository) is None
-    ]
-
-
 def _page_snapshots() -> list[dict]:
     """The public repositories whose pages this training read (classifier.fetched_pages), at their commits."""
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES
-    from classifier.snapshots import snapshot_commit
-
     found = []
     for source in FETCHED_PAGE_SOURCES:
         commit = snapshot_commit(source.repository)
