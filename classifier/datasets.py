@@ -307,6 +307,7 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
     from classifier.extract import extract_visible_text
     from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_group, page_paths, read_pages
     from classifier.normalize import detect_lang
+    from classifier.records import PageText
 
     examples = []
     for source in FETCHED_PAGE_SOURCES:
@@ -316,10 +317,13 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
             for page in read_pages(source, path)
         )
         for page in pages:
-            if page.title is None:
-                text = extract_visible_text(page.content).combined()
-            else:
-                text = "\n".join(part for part in (page.title, page.content) if part)
+            # HTML is read as the page scorer reads it; a Markdown or JSON page is already its text.
+            visible = (
+                extract_visible_text(page.content)
+                if page.title is None
+                else PageText(page.title, page.content)
+            )
+            text = visible.combined()
             if len(text) >= source.min_chars:
                 # A language the source does not hold is a page in a third language (French, Portuguese,
                 # Czech...), which a detector that knows two reads as "vi".
