@@ -129,15 +129,16 @@ def card_markdown(card: dict[str, Any]) -> str:
         ]
     lines += ["", "## Data", "", "| file | sha256 |", "|---|---|"]
     lines += [f"| `{d['path']}` | `{d['sha256'][:16]}…` |" for d in card["data"]]
-    if card.get("page_snapshots"):
+    if card.get("snapshots"):
         lines += [
             "",
-            "Real ordinary and phishing pages from public repositories' snapshots (fetched, not committed):",
+            "Real ordinary and phishing pages, and children's own chat lines, from public repositories'"
+            " snapshots (fetched, not committed):",
             "",
             "| source | repository | files | commit |",
             "|---|---|---|---|",
         ]
-        for snapshot in card["page_snapshots"]:
+        for snapshot in card["snapshots"]:
             paths = snapshot["paths"].replace("|", "\\|")  # a regex's alternatives, inside a table cell
             lines.append(
                 f"| {snapshot['source']} | github.com/{snapshot['repository']} | `{paths}` "

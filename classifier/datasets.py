@@ -344,6 +344,24 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
     return examples
 
 
+def load_kids_chat(max_per_source: int | None = None) -> list[Example]:
+    """Children's and teenagers' own chat lines (:mod:`classifier.fetched_chat`) whose snapshots are on
+    this machine: benign single messages, for the grooming classifier only."""
+    from classifier.fetched_chat import FETCHED_CHAT_SOURCES, usable_lines
+    from classifier.normalize import detect_lang
+
+    examples = []
+    for source in FETCHED_CHAT_SOURCES:
+        for line in usable_lines(source)[: max_per_source or None]:
+            if detect_lang(line.text) == "en":
+                examples.append(
+                    Example(
+                        line.text, "benign", "en", "message", source.example_source, f"kids-chat:{line.group}"
+                    )
+                )
+    return examples
+
+
 def conversation_windows(
     messages: Iterable[dict], window: int = WINDOW_TURNS
 ) -> Iterator[tuple[str, int, bool]]:
@@ -455,6 +473,7 @@ def load_all(
         load_pj_grooming(shared),
         load_pages(limit_per_source or PAGES_PER_SOURCE),
         load_fetched_pages(limit_per_source),
+        load_kids_chat(limit_per_source),
         load_chitchat(chitchat_conversations, seed=seed),
         examples_from_corpus(iter_corpus(corpus_paths)),
     ]

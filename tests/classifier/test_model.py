@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from classifier.corpus import CORPUS_DIR
-from classifier.fetched_pages import FETCHED_PAGE_SOURCES
 from classifier.model import ARTIFACT_NAME, CARD_NAME, ModelIntegrityError, ModelLoadError, RiskModel
 from classifier.records import ChatMessage
+from classifier.train import SNAPSHOT_SOURCES
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def test_training_on_a_slice_writes_an_artifact_and_a_complete_card(small_model_
         assert 0 < t["alert"] <= t["medium"] <= t["high"] < 1
     assert any(f["path"].endswith("sms_spam_train.tsv") and len(f["sha256"]) == 64 for f in card["data"])
     assert {"en", "vi"} <= set(card["metrics"]["per_language"])
-    # The fetched pages (tests/conftest.py's small mirror) are trained on, and each snapshot named.
-    snapshots = {s["source"]: s["commit"] for s in card["page_snapshots"]}
-    assert set(snapshots) == {source.example_source for source in FETCHED_PAGE_SOURCES}
+    # The fetched pages and chat lines (tests/conftest.py's small mirror) are trained on, each snapshot named.
+    snapshots = {s["source"]: s["commit"] for s in card["snapshots"]}
+    assert set(snapshots) == {source.example_source for source in SNAPSHOT_SOURCES}
     assert all(len(commit) == 40 for commit in snapshots.values())
     assert "scikit-learn" in card["libraries"]
     model = RiskModel.load(small_model_dir / ARTIFACT_NAME)
