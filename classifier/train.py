@@ -43,7 +43,7 @@ from classifier.fetched_pages import FETCHED_PAGE_SOURCES
 from classifier.metrics import choose_threshold, precision_cut, report
 from classifier.model import ARTIFACT_NAME, CARD_NAME, MAX_PAGE_CHARS, RiskModel, host_digest, read_artifact
 from classifier.normalize import detect_lang, normalize
-from classifier.records import ChatMessage
+from classifier.records import RISKS, ChatMessage
 from classifier.snapshots import snapshot_commit
 
 SEED = 20261123
@@ -240,14 +240,15 @@ def train(
     weights = np.array([sample_weight(ex) for ex in train_set])
 
     classifiers = {}
-    for label in ("scam", "grooming"):
+    # Each risk's validation rows: what calibrates its classifier and then sets its thresholds.
+    val_rows = {label: [i for i, ex in enumerate(val_set) if teaches(ex, label)] for label in RISKS}
+    for label in RISKS:
         progress(f"fitting the {label} classifier (logistic regression, sigmoid-calibrated)")
         rows = np.array([teaches(ex, label) for ex in train_set])
-        val_rows = np.array([teaches(ex, label) for ex in val_set])
         y = np.array([ex.label == label for ex in train_set])
-        y_val = np.array([ex.label == label for ex in val_set])
+        y_val = np.array([val_set[i].label == label for i in val_rows[label]])
         classifiers[label] = _calibrated_logistic(
-            x["train"][rows], y[rows], weights[rows], x["validation"][val_rows], y_val[val_rows]
+            x["train"][rows], y[rows], weights[rows], x["validation"][val_rows[label]], y_val
         )
 
     progress("fitting the grooming-stage classifier")
@@ -258,14 +259,13 @@ def train(
     progress("choosing thresholds on validation data")
     thresholds = {}
     for label, clf in classifiers.items():
-        val_rows = [i for i, ex in enumerate(val_set) if teaches(ex, label)]
-        judged = [val_set[i] for i in val_rows]
+        judged = [val_set[i] for i in val_rows[label]]
         val_benign = [ex.label == "benign" for ex in judged]
         val_hard = [ex.hard_negative for ex in judged]
         source_benign = [
             [ex.source == source and ex.label == "benign" for ex in judged] for source in CAPPED_SOURCES
         ]
-        p = clf.predict_proba(x["validation"][val_rows])[:, 1]
+        p = clf.predict_proba(x["validation"][val_rows[label]])[:, 1]
         t = choose_threshold(
             [ex.label == label for ex in judged],
             p,

@@ -30,8 +30,9 @@ def shipped_model():
     return RiskModel.load()
 
 
-# Real ordinary pages as the fetched repositories hold them (classifier.fetched_pages), small and harmless.
-MIRROR_PAGES = {
+# The fetched repositories' files as their snapshots hold them (classifier.fetched_pages and
+# classifier.fetched_chat), small and harmless.
+MIRROR_SNAPSHOTS = {
     "mozilla/readability": {
         "test/test-pages/city-news/source.html": (
             "<html><head><title>Council approves new cycle lanes</title></head><body><nav>Log in Sign up"
@@ -158,11 +159,11 @@ MIRROR_PAGES = {
 }
 
 
-def build_page_mirror(root: Path) -> Path:
-    """Bare git snapshots of the fetched page repositories, laid out as ``fetch`` lays them out."""
+def build_snapshot_mirror(root: Path) -> Path:
+    """Bare git snapshots of the fetched repositories, laid out as ``fetch`` lays them out."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
     env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    for repository, files in MIRROR_PAGES.items():
+    for repository, files in MIRROR_SNAPSHOTS.items():
         work = root / "work" / repository.replace("/", "+")
         for path, content in files.items():
             target = work / path
@@ -177,10 +178,10 @@ def build_page_mirror(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def page_mirror(tmp_path_factory) -> Path:
-    """Every test reads the fetched pages from this small mirror, never from the machine's own, so training
-    on a slice reads the same pages here and in CI."""
-    root = build_page_mirror(tmp_path_factory.mktemp("mirror"))
+def snapshot_mirror(tmp_path_factory) -> Path:
+    """Every test reads the fetched pages and chat lines from this small mirror, never from the machine's
+    own, so training on a slice reads the same text here and in CI."""
+    root = build_snapshot_mirror(tmp_path_factory.mktemp("mirror"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NOTALONE_PAGE_MIRROR", str(root))
         yield root

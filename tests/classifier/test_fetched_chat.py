@@ -7,7 +7,7 @@ from classifier.fetched_chat import FETCHED_CHAT_SOURCES, usable_lines
 from classifier.train import teaches
 
 
-def test_chat_lines_are_read_from_each_snapshot_grouped_by_player_or_post(page_mirror):
+def test_chat_lines_are_read_from_each_snapshot_grouped_by_player_or_post(snapshot_mirror):
     lines = {line.text: line.group for source in FETCHED_CHAT_SOURCES for line in usable_lines(source)}
     assert lines == {
         # a command (";fly me"), a line under three words ("ok") and a line said again in capitals are skipped
@@ -18,7 +18,7 @@ def test_chat_lines_are_read_from_each_snapshot_grouped_by_player_or_post(page_m
     }
 
 
-def test_chat_lines_are_benign_messages_that_teach_the_grooming_classifier_only(page_mirror):
+def test_chat_lines_are_benign_messages_that_teach_the_grooming_classifier_only(snapshot_mirror):
     examples = load_kids_chat()
     assert len(examples) == 4
     assert {(ex.label, ex.kind, ex.lang) for ex in examples} == {("benign", "message", "en")}

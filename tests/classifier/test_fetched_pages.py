@@ -7,7 +7,7 @@ from classifier.fetched_pages import FETCHED_PAGE_SOURCES, markdown_text
 from classifier.snapshots import snapshot_commit
 
 
-def test_every_sources_pages_are_read_from_its_snapshot_as_ordinary_pages(page_mirror):
+def test_every_sources_pages_are_read_from_its_snapshot_as_ordinary_pages(snapshot_mirror):
     pages = {ex.group: ex for ex in load_fetched_pages() if ex.label == "benign"}
     assert set(pages) == {
         "page:mozilla/readability:test/test-pages/city-news/source.html",
@@ -46,7 +46,7 @@ def test_a_markdown_page_reads_as_its_rendered_page():
         assert sign not in text
 
 
-def test_a_snapshot_that_is_not_here_is_skipped(page_mirror, monkeypatch, tmp_path):
+def test_a_snapshot_that_is_not_here_is_skipped(snapshot_mirror, monkeypatch, tmp_path):
     assert all(snapshot_commit(source.repository) for source in FETCHED_PAGE_SOURCES)
     monkeypatch.setenv("NOTALONE_PAGE_MIRROR", str(tmp_path))
     assert load_fetched_pages() == []
