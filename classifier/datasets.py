@@ -219,12 +219,12 @@ def risk_start(messages: list[str]) -> int | None:
     return None
 
 
-def _spread(indices: list[int], count: int) -> list[int]:
-    """``count`` items evenly spread over ``indices`` (deterministic)."""
-    if len(indices) <= count:
-        return indices
-    step = len(indices) / count
-    return [indices[int(k * step)] for k in range(count)]
+def _spread[T](items: list[T], count: int) -> list[T]:
+    """``count`` of ``items`` evenly spread over them (deterministic)."""
+    if len(items) <= count:
+        return items
+    step = len(items) / count
+    return [items[int(k * step)] for k in range(count)]
 
 
 def iter_pj_chats(root: Path) -> Iterator[dict]:
@@ -305,7 +305,7 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
     sites' login forms, advice about scams, Roblox's docs) whose snapshots are on this machine (benign), read
     as the page scorer reads them."""
     from classifier.extract import extract_visible_text
-    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_group, page_paths, read_pages
+    from classifier.fetched_pages import FETCHED_PAGE_SOURCES, page_group, read_pages
     from classifier.normalize import detect_lang
     from classifier.records import PageText
 
@@ -313,7 +313,7 @@ def load_fetched_pages(max_per_source: int | None = None) -> list[Example]:
     for source in FETCHED_PAGE_SOURCES:
         pages = (
             page
-            for path in _spread(page_paths(source), max_per_source or source.per_source)
+            for path in _spread(source.paths(), max_per_source or source.per_source)
             for page in read_pages(source, path)
         )
         for page in pages:
@@ -352,7 +352,7 @@ def load_kids_chat(max_per_source: int | None = None) -> list[Example]:
 
     examples = []
     for source in FETCHED_CHAT_SOURCES:
-        for line in usable_lines(source)[: max_per_source or None]:
+        for line in _spread(usable_lines(source), max_per_source or source.per_source):
             if detect_lang(line.text) == "en":
                 examples.append(
                     Example(

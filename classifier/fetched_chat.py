@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.snapshots import matching_paths, read_file
+from classifier.snapshots import SnapshotSource, read_file
 
 # An example source that starts with this teaches the grooming classifier only (see classifier.train).
 SOURCE_PREFIX = "kids-chat:"
@@ -24,13 +24,9 @@ MIN_WORDS = 3  # shorter lines ("lol", "ok bye") say nothing either way
 
 
 @dataclass(frozen=True)
-class FetchedChatSource:
-    """One repository's chat lines: which files, in which form, and how many lines to keep at most."""
+class FetchedChatSource(SnapshotSource):
+    """One repository's chat lines (``form``: "roblox-chat-log" or "reddit-titles-csv")."""
 
-    name: str
-    repository: str
-    path_pattern: str
-    form: str  # "roblox-chat-log" or "reddit-titles-csv"
     per_source: int = 2000
 
     @property
@@ -62,7 +58,7 @@ _COMMAND = re.compile(r"^[;/:!]")
 
 def read_lines(source: FetchedChatSource, root: Path | None = None) -> Iterator[ChatLine]:
     """Every usable line of a source's snapshot, in file order; none when the snapshot is not here."""
-    for path in matching_paths(source.repository, source.path_pattern, root):
+    for path in source.paths(root):
         blob = read_file(source.repository, path, root)
         if blob is None:
             continue
@@ -79,8 +75,7 @@ def read_lines(source: FetchedChatSource, root: Path | None = None) -> Iterator[
 
 
 def usable_lines(source: FetchedChatSource, root: Path | None = None) -> list[ChatLine]:
-    """A source's lines of at least :data:`MIN_WORDS` words, each text once (case-folded), evenly spread
-    down to ``per_source``."""
+    """A source's lines of at least :data:`MIN_WORDS` words, each text once (case-folded), in file order."""
     seen: set[str] = set()
     lines = []
     for line in read_lines(source, root):
@@ -88,7 +83,4 @@ def usable_lines(source: FetchedChatSource, root: Path | None = None) -> list[Ch
         if len(line.text.split()) >= MIN_WORDS and key not in seen:
             seen.add(key)
             lines.append(line)
-    if len(lines) <= source.per_source:
-        return lines
-    step = len(lines) / source.per_source
-    return [lines[int(k * step)] for k in range(source.per_source)]
+    return lines

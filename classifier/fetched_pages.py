@@ -13,20 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.snapshots import matching_paths, read_file
+from classifier.snapshots import SnapshotSource, read_file
 
 
 @dataclass(frozen=True)
-class FetchedPageSource:
-    """One repository's pages: which files (a regex on the path; its first group, when it has one, names
-    the pages kept on one side of the train/test split together: one site's pages, one kit's), stored as
-    what, how many to read, and what they are."""
+class FetchedPageSource(SnapshotSource):
+    """One repository's pages (``form``: "html", a PHP page's code removed, "html.gz", "markdown" or
+    "json-records"). The path pattern's first group, when it has one, names the pages kept on one side of
+    the train/test split together: one site's pages, one kit's."""
 
-    name: str
-    repository: str
-    path_pattern: str
-    form: str  # "html" (a PHP page's code removed), "html.gz", "markdown", or "json-records"
-    per_source: int = 300
     label: str = "benign"
     scam_kind: str | None = None
     min_chars: int = 200  # shorter pages are skipped; 40 for phishing kits: a cloned login page says little
@@ -34,7 +29,6 @@ class FetchedPageSource:
 
     @property
     def example_source(self) -> str:
-        """The source its examples carry (the card's per-source rows, leave-one-source-out)."""
         return f"{'pages' if self.label == 'benign' else 'phishing-pages'}:{self.name}"
 
 
@@ -134,11 +128,6 @@ class FetchedPage:
     path: str
     title: str | None  # None for HTML: the page's own <title> is read by the extractor
     content: str  # HTML, or the Markdown's text
-
-
-def page_paths(source: FetchedPageSource, root: Path | None = None) -> list[str]:
-    """The paths of a source's pages in its snapshot, sorted; empty when the snapshot is not here."""
-    return matching_paths(source.repository, source.path_pattern, root)
 
 
 def read_pages(source: FetchedPageSource, path: str, root: Path | None = None) -> list[FetchedPage]:

@@ -11,9 +11,31 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MIRROR = Path("/work/.mirror")
+
+
+@dataclass(frozen=True)
+class SnapshotSource:
+    """What training reads from one repository's snapshot: which files (a regex on the path), stored in
+    what form, and how many to read at most. Each kind of source says which examples it makes."""
+
+    name: str
+    repository: str
+    path_pattern: str
+    form: str
+    per_source: int = 300
+
+    @property
+    def example_source(self) -> str:
+        """The source its examples carry (the card's per-source rows, leave-one-source-out)."""
+        raise NotImplementedError
+
+    def paths(self, root: Path | None = None) -> list[str]:
+        """The paths of its files in the snapshot, sorted; empty when the snapshot is not here."""
+        return matching_paths(self.repository, self.path_pattern, root)
 
 
 def mirror_root() -> Path:
