@@ -88,6 +88,13 @@ def card_markdown(card: dict[str, Any]) -> str:
             f"- ordinary chitchat conversations: {real['chitchat_alerted']:.1%} of "
             f"{real['chitchat_conversations']} ever alerted",
         ]
+        if "pieces" in real:
+            lines.append(
+                f"- the offenders' chats cut into pieces of {real['piece_messages']} messages, both sides, "
+                f"nobody marked as the child (as a detector that joins a chat late sees it): "
+                f"{real['pieces_alerted']:.1%} of {real['pieces']} pieces alerted, small talk before the "
+                "risk included"
+            )
     if loso := metrics.get("leave_one_source_out"):
         lines += [
             "",

@@ -36,6 +36,7 @@ _FLAT_INVISIBLE = re.compile(r"<(script|style|noscript|template|svg|head|title)\
 _FLAT_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.S | re.I)
 _FLAT_HREF = re.compile(r"<a\b[^>]*?\bhref\s*=\s*[\"']?([^\"'\s>]+)", re.I)
 _FLAT_TAG = re.compile(r"<[^>]*>?")
+_FLAT_PASSWORD = re.compile(r"<input\b[^>]*?\btype\s*=\s*[\"']?password\b", re.I)
 
 
 def collapse_spaces(text: str) -> str:
@@ -65,12 +66,13 @@ def _extract_flat(html: str) -> PageText:
     clean_title = (
         collapse_spaces(html_module.unescape(_FLAT_TAG.sub(" ", title.group(1)))).strip() if title else ""
     )
-    return PageText(title=clean_title[:300], text=text, links=links)
+    asks_password = _FLAT_PASSWORD.search(html, 0, 2_000_000) is not None
+    return PageText(title=clean_title[:300], text=text, links=links, asks_password=asks_password)
 
 
 def extract_visible_text(html: str) -> PageText:
-    """Title, visible main text (its first ``MAX_TEXT_CHARS``; navigation, footers and sidebars left out)
-    and link targets of ``html``.
+    """Title, visible main text (its first ``MAX_TEXT_CHARS``; navigation, footers and sidebars left out),
+    link targets of ``html`` and whether it shows a password field.
 
     Never raises on malformed markup: the parser repairs it as a browser would (and markup nested too deep
     to parse quickly is read without a parser).
@@ -89,7 +91,8 @@ def extract_visible_text(html: str) -> PageText:
     # an ancestor, or matched twice, is only detached again: harmless.)
     for node in tree.css(_REMOVED_SELECTORS):
         node.decompose()
+    asks_password = tree.css_first("input[type='password' i]") is not None
     root = tree.body or tree.root
     text = root.text(separator=" ", strip=True)[: 2 * MAX_TEXT_CHARS] if root else ""
     text = _BLANK_LINES.sub("\n", collapse_spaces(text)).strip()[:MAX_TEXT_CHARS]
-    return PageText(title=title[:300], text=text, links=links)
+    return PageText(title=title[:300], text=text, links=links, asks_password=asks_password)

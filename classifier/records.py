@@ -60,6 +60,9 @@ class Score:
     # Each risk's own evidence and kind, so a decision for one risk never carries another's explanation.
     by_risk: tuple[tuple[str, RiskEvidence], ...] = ()
     scam_kind: str = ""
+    # A page that asks for a password and names a brand in its title: the brand it claims to be (checked
+    # against the page's address by RiskModel.with_url_reputation).
+    claimed_brand: str = ""
 
     def evidence_for(self, risk: str) -> RiskEvidence:
         """``risk``'s own evidence; the top-level evidence when it belongs to ``risk`` (older scores)."""
@@ -92,6 +95,7 @@ class PageText:
     title: str
     text: str
     links: tuple[str, ...] = field(default_factory=tuple)
+    asks_password: bool = False  # the page has a visible password field
 
     def combined(self) -> str:
         return "\n".join(part for part in (self.title, self.text) if part)

@@ -57,14 +57,24 @@ def snapshot_commit(repository: str, root: Path | None = None) -> str | None:
     return result.decode().strip() if result is not None else None
 
 
+# macOS's archive litter: a ``__MACOSX/`` folder of ``._<name>`` AppleDouble files (a file's Finder metadata
+# in binary, named like the file it belongs to). Never a page or a chat log, whatever its name ends with.
+_MACOS_LITTER = re.compile(r"(?:^|/)(?:__MACOSX/|\._)")
+
+
 def matching_paths(repository: str, path_pattern: str, root: Path | None = None) -> list[str]:
-    """The paths in a snapshot's HEAD that ``path_pattern`` matches, sorted; empty when it is not here."""
+    """The paths in a snapshot's HEAD that ``path_pattern`` matches (macOS's archive litter left out),
+    sorted; empty when the snapshot is not here."""
     git_dir = snapshot_dir(repository, root)
     listing = _git(git_dir, "ls-tree", "-r", "-z", "--name-only", "HEAD") if git_dir.is_dir() else None
     if listing is None:
         return []
     pattern = re.compile(path_pattern)
-    return sorted(p for p in listing.decode("utf-8", "replace").split("\0") if pattern.match(p))
+    return sorted(
+        p
+        for p in listing.decode("utf-8", "replace").split("\0")
+        if pattern.match(p) and not _MACOS_LITTER.search(p)
+    )
 
 
 def read_file(repository: str, path: str, root: Path | None = None) -> bytes | None:

@@ -110,7 +110,9 @@ LIMITATIONS = [
         "sees), fake Free Fire prize pages and archived scam pages aimed at gamers: 18 of 29 held out are "
         "caught, and a kit unlike any trained on is mostly missed (leave-one-source-out recall 0.10). Real "
         "login forms alert more than other ordinary pages (4 of 21 held out): their words are the words "
-        "phishing pages copy, and only the address tells them apart."
+        "phishing pages copy, and only the address tells them apart. With an address (the proxy always has "
+        "one), a sign-in page whose title names a brand is checked against it: off the brand's host it is "
+        "phishing, on it the real page; the figures here are measured without addresses."
     ),
     (
         "The leave-one-source-out table shows how much each real source is needed: without the Vietnamese "
@@ -601,6 +603,10 @@ def calibration_table(model: RiskModel, examples: list[Example], bins: int = 10)
 
 
 MAX_REPLAY_TURNS = 400
+# A detector often sees a piece of a chat rather than all of it (it joins late; a chat log is cut by time):
+# pieces of this many messages, both sides alternating (their order between sides is lost) and nobody
+# marked as the child, are scored as conversations on their own.
+PIECE_MESSAGES = 20
 
 
 def real_conversation_replay(
@@ -609,18 +615,21 @@ def real_conversation_replay(
     """Held-out real conversations replayed turn by turn through ``score_conversation``.
 
     Offenders (Perverted-Justice, test split by chat): share alerted, and how many turns after the risk
-    starts (``datasets.risk_start``) the first alert came. Decoy sides (what a child's side looks like) and
-    ordinary chitchat conversations (test split): share that ever alerted. Counts and rates only.
+    starts (``datasets.risk_start``) the first alert came; pieces of :data:`PIECE_MESSAGES` messages of
+    the whole chats: share alerted as grooming. Decoy sides (what a child's side looks like) and ordinary
+    chitchat conversations (test split): share that ever alerted. Counts and rates only.
     """
     from classifier.datasets import iter_pj_chats, load_chitchat_conversations, risk_start
 
     delays: list[int] = []
     missed = offenders = 0
     decoys = decoys_alerted = 0
+    sides: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for row in iter_pj_chats(shared):
         if split_of(f"pj:{row['chat']}") != "test":
             continue
         turns = [m for m in row["messages"] if isinstance(m, str) and m.strip()][:MAX_REPLAY_TURNS]
+        sides[row["chat"]][row["role"]] = turns
         if row["role"] == "predator":
             if max_chats is not None and offenders >= max_chats:
                 continue
@@ -648,8 +657,24 @@ def real_conversation_replay(
         is not None
         for turns in chats
     )
+    pieces = pieces_alerted = 0
+    for chat in list(sides)[: max_chats or None]:
+        offender, decoy = sides[chat].get("predator", []), sides[chat].get("decoy", [])
+        both = [
+            ChatMessage(sender, turns[i])
+            for i in range(max(len(offender), len(decoy)))
+            for sender, turns in (("offender", offender), ("decoy", decoy))
+            if i < len(turns)
+        ]
+        for start in range(0, len(both), PIECE_MESSAGES):
+            pieces += 1
+            piece = model.score_conversation(both[start : start + PIECE_MESSAGES])
+            pieces_alerted += piece.alert == "grooming"
     detected = len(delays)
     return {
+        "piece_messages": PIECE_MESSAGES,
+        "pieces": pieces,
+        "pieces_alerted": round(pieces_alerted / max(1, pieces), 4),
         "offender_chats": offenders,
         "offender_recall": round(detected / max(1, offenders), 4),
         "median_turns_after_risk_start": float(np.median(delays)) if delays else None,

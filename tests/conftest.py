@@ -106,6 +106,11 @@ MIRROR_SNAPSHOTS = {
             " with your e-mail account to view it.</p><?= $notice ?><form><input name='email'><input"
             " name='password' type='password'><button>View document</button></form></body></html>"
         ),
+        # macOS's archive litter beside the kit: Finder metadata, never a page.
+        "semotem99.com/__MACOSX/toda/._office.php": (
+            b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02\x00\x00ATTR\x00\x00"
+            b"com.apple.quarantine q/0083;5c509786;Safari;456F227 com.apple.lastuseddate#PS"
+        ),
         "semotem99.com/toda/microsoft.php": (
             "<html><head><title>Sign in to your Microsoft account</title></head><body><form><p>Enter password"
             " for your account to continue to the shared file.</p><input type='password'><button>Sign in"

@@ -185,6 +185,26 @@ def test_real_offenders_held_out_chats_are_caught_after_the_risk_starts(shipped_
     assert early <= 0.2 * len(offenders), f"{early} alerted before the risk started"
 
 
+def test_short_pieces_of_real_offenders_chats_are_caught_when_their_turns_stay_risky(
+    shipped_model, held_out_pj
+):
+    """A piece of ten turns from after the risk starts, as a detector sees a chat it joins late: an offender
+    whose turns keep reading clearly risky is not one beat, even when they read as no stage or one.
+    (With two distinct stages required, 30 % of these pieces alerted.)"""
+    offenders, _ = held_out_pj
+    pieces = caught = 0
+    for turns in offenders:
+        start = risk_start(turns)
+        if start is None:
+            continue
+        for k in range(start, len(turns) - 9, 10):
+            pieces += 1
+            piece = [ChatMessage("them", t) for t in turns[k : k + 10]]
+            caught += shipped_model.score_conversation(piece).alert == "grooming"
+    assert pieces >= 300
+    assert caught >= 0.35 * pieces, f"{caught} of {pieces} pieces caught"
+
+
 def test_decoy_sides_are_a_childs_side_and_never_make_a_chat_grooming(shipped_model, held_out_pj):
     """A child's own turns never count, however they read; an ordinary counterpart stays quiet."""
     _, decoys = held_out_pj

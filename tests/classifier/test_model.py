@@ -341,17 +341,19 @@ _MIXED_MESSAGES = [
 def test_batch_scores_are_each_messages_own_decision(shipped_model):
     """The batch skips explaining messages below every threshold: its scores are still exactly what deciding
     each message on its own row gives."""
-    from classifier.model import _Row
+    from classifier.model import MIN_MESSAGE_WORDS, SHORT_CAP, _Row
     from classifier.normalize import detect_lang, normalize
 
     scores = shipped_model.score_messages(_MIXED_MESSAGES)
     langs = [detect_lang(t) for t in _MIXED_MESSAGES]
-    x = shipped_model.vectorize([normalize(t, lang) for t, lang in zip(_MIXED_MESSAGES, langs, strict=True)])
+    normalized = [normalize(t, lang) for t, lang in zip(_MIXED_MESSAGES, langs, strict=True)]
+    x = shipped_model.vectorize(normalized)
     probs = shipped_model.probabilities(x)
     for i, (text, score) in enumerate(zip(_MIXED_MESSAGES, scores, strict=True)):
-        own = shipped_model._decide(
-            text, _Row.of(x, i), langs[i], float(probs["scam"][i]), float(probs["grooming"][i])
-        )
+        scam, grooming = float(probs["scam"][i]), float(probs["grooming"][i])
+        if len(normalized[i].split()) < MIN_MESSAGE_WORDS:  # one word ("ok") is held below every threshold
+            scam, grooming = min(scam, SHORT_CAP), min(grooming, SHORT_CAP)
+        own = shipped_model._decide(text, _Row.of(x, i), langs[i], scam, grooming)
         assert score == replace(own, stages=score.stages)
         assert shipped_model.score_message(text) == score  # one row at a time: the same
 
@@ -488,3 +490,14 @@ def test_a_vocabulary_of_other_terms_keeps_the_string_lookups(odd):
 
     assert WordIndex.of({"free": 0, "free robux": 1, odd: 2}) is None
     assert WordIndex.of({"free": 0, "free robux": 1}) is not None
+
+
+def test_a_one_word_message_is_no_evidence_either_way_but_a_bare_link_is_more_than_a_word(shipped_model):
+    """Real teens' one-word lines ("you", "yes", "damn") read as risky to the model; they never alert. A
+    link, an account-number request written "stk", a two-word line are scored as usual."""
+    for word in ("you", "yes", "damn", "ur", "0000000000", "😀"):
+        score = shipped_model.score_message(word)
+        assert score.alert is None and max(score.scam, score.grooming) < 0.05, word
+    link = shipped_model.score_message("bit.ly/free-robux-2026")
+    assert link.scam == shipped_model.score_messages(["bit.ly/free-robux-2026"], kind="page")[0].scam
+    assert shipped_model.score_message("u alone?").grooming > 0.5

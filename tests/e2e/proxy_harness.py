@@ -54,6 +54,13 @@ BENIGN_PAGES = {
     "<p>Whisk two eggs with a cup of milk and a cup of flour. Cook on a hot pan until golden, "
     "then flip. Serve with fruit.</p></body></html>",
 }
+# A cloned Facebook sign-in page, as a phishing kit serves it from its own host (here the test origin).
+CLONED_SIGN_IN_HTML = (
+    "<!doctype html><html><head><title>Log in to Facebook</title></head><body>"
+    "<h2>Facebook helps you connect and share with the people in your life.</h2>"
+    "<form method='post'><input name='email' placeholder='Email address or phone number'>"
+    "<input name='pass' type='password' placeholder='Password'><button>Log in</button></form></body></html>"
+)
 # A page the test model (tests/e2e/slow_scoring.py) holds in scoring until the test releases it.
 HELD_HTML = (
     "<!doctype html><html><head><title>Held</title></head><body><p>hold-me: an ordinary page about "
@@ -195,6 +202,9 @@ class Origin:
             body = big_page(int(request.query.get("kib", "100")), request.query.get("n", ""))
             return web.Response(body=body, content_type="text/html", charset="utf-8")
 
+        async def cloned_sign_in(request: web.Request) -> web.Response:
+            return web.Response(text=CLONED_SIGN_IN_HTML, content_type="text/html", charset="utf-8")
+
         async def held(request: web.Request) -> web.Response:
             return web.Response(text=HELD_HTML, content_type="text/html", charset="utf-8")
 
@@ -221,6 +231,7 @@ class Origin:
             app.router.add_get(path, benign)
         app.router.add_get("/big", big)
         app.router.add_get("/held", held)
+        app.router.add_get("/signin", cloned_sign_in)
         app.router.add_get("/style.css", style)
         app.router.add_get("/ws/dm/{peer}", chat)
         return app

@@ -159,6 +159,17 @@ def test_block_mode_shows_the_interstitial_without_continue(block: ProxyProcess,
     assert "continue-anyway" not in text
 
 
+def test_a_cloned_sign_in_page_off_its_brands_host_is_warned_as_phishing(
+    child_proxy: Callable[..., ProxyProcess], origin: Origin
+) -> None:
+    proxy = child_proxy(mode="warn")
+    text = fetch(proxy, origin.https + "/signin").body.decode()
+    assert 'id="notalone-interstitial"' in text and "Email address or phone number" not in text
+    [alert] = proxy.wait_for_alerts(1)
+    assert (alert.category, alert.severity) == ("scam", "high")
+    assert alert.terms[0] == "a Facebook sign-in page on 127.0.0.1"
+
+
 def test_an_exception_inside_scoring_still_delivers_the_page(
     tmp_path_factory: pytest.TempPathFactory, certificates: OriginCertificates, origin: Origin
 ) -> None:

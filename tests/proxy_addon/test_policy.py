@@ -109,3 +109,11 @@ def test_scores_are_cached_by_content_and_the_address_reputation_applied_per_vis
     assert calls == [""]  # scored once, without its address
     assert first == second and first.alert is None
     assert listed.alert == "scam" and listed.severity == "high"
+
+    # A brand's sign-in page: scored once, its own host and a clone's host told apart on each visit.
+    clone = "<title>Log in to Facebook</title><p>Connect with friends.</p><input type='password'>"
+    real = scoring.score(PAGE, clone, "https://www.facebook.com/login", ())
+    cloned = scoring.score(PAGE, clone, "http://fb-verify.example/login", ())
+    assert calls == ["", ""]
+    assert real.alert is None
+    assert cloned.alert == "scam" and cloned.evidence[0] == "a Facebook sign-in page on fb-verify.example"
