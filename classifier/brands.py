@@ -131,8 +131,11 @@ def impersonates(brand_name: str, title: str, host: str) -> bool:
 
 
 def _site_name(host: str) -> str:
-    """The name a host's site goes by: "spotify" for accounts.spotify.com, "bbc" for www.bbc.co.uk."""
+    """The name a host's site goes by: "spotify" for accounts.spotify.com, "bbc" for www.bbc.co.uk; none
+    for an IP address."""
     labels = [label for label in host.split(".") if label]
+    if all(label.isdigit() for label in labels) or ":" in host:
+        return ""
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"co", "com", "org", "net", "gov", "edu"}:
         return labels[-3]
     return labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")

@@ -60,8 +60,8 @@ class Score:
     # Each risk's own evidence and kind, so a decision for one risk never carries another's explanation.
     by_risk: tuple[tuple[str, RiskEvidence], ...] = ()
     scam_kind: str = ""
-    # A page that asks for a password and names a brand in its title: the brand it claims to be (checked
-    # against the page's address by RiskModel.with_url_reputation).
+    # A sign-in page (a password field, or a title that says so) that names a brand in its title: the brand
+    # it claims to be (checked against the page's address by RiskModel.with_url_reputation).
     claimed_brand: str = ""
 
     def evidence_for(self, risk: str) -> RiskEvidence:

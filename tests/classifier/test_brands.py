@@ -84,3 +84,4 @@ def test_what_makes_a_page_a_brands_sign_in_page():
     assert claimed_brand("ĐĂNG NHẬP ZALO") == "Zalo"
     assert claimed_brand("Homework help") == ""
     assert not impersonates("Facebook", "Login with Facebook | BBC", "account.bbc.co.uk")
+    assert impersonates("Facebook", "Facebook 2.0 login", "10.0.0.2")  # an IP address names no site
