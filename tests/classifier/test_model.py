@@ -494,10 +494,11 @@ def test_a_vocabulary_of_other_terms_keeps_the_string_lookups(odd):
 
 def test_a_one_word_message_is_no_evidence_either_way_but_a_bare_link_is_more_than_a_word(shipped_model):
     """Real teens' one-word lines ("you", "yes", "damn") read as risky to the model; they never alert. A
-    link, an account-number request written "stk", a two-word line are scored as usual."""
+    bare link and a two-word line are scored as usual."""
     for word in ("you", "yes", "damn", "ur", "0000000000", "😀"):
         score = shipped_model.score_message(word)
         assert score.alert is None and max(score.scam, score.grooming) < 0.05, word
-    link = shipped_model.score_message("bit.ly/free-robux-2026")
-    assert link.scam == shipped_model.score_messages(["bit.ly/free-robux-2026"], kind="page")[0].scam
+    link = "bit.ly/free-robux-2026"  # one word as written, several once normalised (a link, its words)
+    as_text = shipped_model.score_messages([link], kind="page")[0]
+    assert shipped_model.score_message(link).scam == as_text.scam > 0.5
     assert shipped_model.score_message("u alone?").grooming > 0.5
