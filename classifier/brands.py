@@ -23,6 +23,10 @@ class Brand:
     title_words: tuple[str, ...]  # folded words or phrases that name it in a page title
     domains: tuple[str, ...]  # the domains its sign-in pages are served from (and their subdomains)
 
+    def owns(self, host: str) -> bool:
+        """Whether ``host`` is one of its domains or under one."""
+        return any(_under(host, domain) for domain in self.domains)
+
 
 # Brands whose sign-in pages children meet (games, social apps, mail) and that phishing kits clone, in
 # English and Vietnamese use; the domains are the brands' own.
@@ -83,16 +87,21 @@ _SIGN_IN_TITLE = re.compile(
 
 def claimed_brand(title: str) -> str:
     """The brand a page title names first ("" when none)."""
-    found = _TITLE_PATTERN.search(fold(title))
-    return _TITLE_WORDS[found.group(1)].name if found else ""
+    return _first_brand(fold(title))
 
 
 def sign_in_brand(page: PageText) -> str:
     """The brand a sign-in page claims to be: one that asks for a password or says it is a sign-in page in
     its title, and names a brand there ("" otherwise)."""
-    if not page.title or not (page.asks_password or _SIGN_IN_TITLE.search(fold(page.title))):
+    if not page.title:
         return ""
-    return claimed_brand(page.title)
+    folded = fold(page.title)
+    return _first_brand(folded) if page.asks_password or _SIGN_IN_TITLE.search(folded) else ""
+
+
+def _first_brand(folded_title: str) -> str:
+    found = _TITLE_PATTERN.search(folded_title)
+    return _TITLE_WORDS[found.group(1)].name if found else ""
 
 
 # Hosts under a brand's domain that serve anyone's pages (Google Sites, Forms, Drive): a page there is not
@@ -116,14 +125,14 @@ def served_by_brand(brand_name: str, host: str) -> bool:
     brand = _BY_NAME.get(brand_name)
     if brand is None or any(_under(host, shared) for shared in USER_CONTENT_HOSTS):
         return False
-    return any(_under(host, domain) for domain in brand.domains)
+    return brand.owns(host)
 
 
 def impersonates(brand_name: str, title: str, host: str) -> bool:
     """Whether a sign-in page titled ``title`` that claims ``brand_name`` is served from ``host`` (lower
     case, no port) that is neither the brand's own nor a site naming itself in the title."""
     brand = _BY_NAME.get(brand_name)
-    if brand is None or not host or any(_under(host, domain) for domain in brand.domains):
+    if brand is None or not host or brand.owns(host):
         return False
     site = _site_name(host)
     named = fold(title)

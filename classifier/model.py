@@ -290,8 +290,10 @@ class RiskModel:
         blocked = self.blocked_host(url)
         if blocked:
             return self._known_phishing(score, f"known phishing site: {blocked}", score.snippet)
+        if not score.claimed_brand:  # most pages: no second parse of the address
+            return score
         host = blocklist_key(url)[0] if url else ""
-        if not score.claimed_brand or not host:
+        if not host:
             return score
         if served_by_brand(score.claimed_brand, host):
             # The brand's real sign-in page: its text is what the clones copy, so it reads like them.
