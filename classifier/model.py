@@ -59,6 +59,18 @@ MIN_DISTINCT_STAGES = 2
 REPEATED_RISKY_TURNS = 2
 # Shorter turns ("you", "ok u") say too little to count: the model reads some of them as risky.
 REPEATED_TURN_MIN_WORDS = 3
+# Nor is a counterpart whose talk keeps reading as grooming: its window (its last few turns together) at the
+# alert threshold on SUSTAINED_WINDOWS of its turns, this one among them, with at least SUSTAINED_TURNS of
+# its turns of a few words reading risky on their own (SUSTAINED_TURN_FLOOR of the alert threshold). Real
+# offenders' talk is risky turn after turn without any one turn being clear on its own; one risky beat keeps
+# its window high for a few turns, but brings no second risky turn. On held-out Perverted-Justice chats cut
+# into 20-message pieces this alerts on 64 % rather than 38 % of the pieces, with the same written benign
+# chats and everyday chats alerted. On 310 conversations written by other hands for evaluation only (220
+# benign, most with a risky-looking beat; 90 grooming; model 2257), it finds 6 more grooming chats and
+# alerts on 2 more benign ones (a floor of 0.5: 68 % of the pieces, 4 more benign chats).
+SUSTAINED_WINDOWS = 3
+SUSTAINED_TURNS = 2
+SUSTAINED_TURN_FLOOR = 0.7
 SOFT_STAGES = frozenset({"trust_building", "flattery"})
 SINGLE_BEAT_CAP = 0.6
 # A counterpart's turn shows the stage it reads most like (never "none"). The stage counts when the turn also
@@ -229,11 +241,9 @@ class RiskModel:
         normalized = [normalize(t, lang) for t, lang in zip(clipped, langs, strict=True)]
         x = self.vectorize(normalized)
         probs = self.probabilities(x)
-        scams, groomings = probs["scam"].tolist(), probs["grooming"].tolist()
         if kind != "page":
-            for i, words in enumerate(normalized):
-                if len(words.split()) < MIN_MESSAGE_WORDS:
-                    scams[i], groomings[i] = min(scams[i], SHORT_CAP), min(groomings[i], SHORT_CAP)
+            _hold_short(normalized, probs)
+        scams, groomings = probs["scam"].tolist(), probs["grooming"].tolist()
         # Most messages are far below every threshold: nothing to explain, no feature row needed.
         scores = [
             Score(scam=scam, grooming=grooming, lang=lang)
@@ -324,8 +334,11 @@ class RiskModel:
         if not windows:
             return ConversationTrace((), (), (), np.zeros(0), np.zeros(0), (), (), None)
         langs = [detect_lang(w) for w in windows]
-        x = self.vectorize([normalize(w, lang) for w, lang in zip(windows, langs, strict=True)])
+        normalized = [normalize(w, lang) for w, lang in zip(windows, langs, strict=True)]
+        x = self.vectorize(normalized)
         probs = self.probabilities(x)
+        # A counterpart whose only turn is one word ("ur") has said no more than a one-word message.
+        _hold_short(normalized, probs)
         x_newest = self.vectorize([normalize(t) for t in newest])
         turn_stages = self._turn_stage_readings(x_newest)
         newest_grooming = self.probabilities(x_newest)["grooming"]
@@ -334,6 +347,8 @@ class RiskModel:
         clearly = self.thresholds["grooming"].medium
         seen: dict[str, list[str]] = {}
         risky_turns: dict[str, int] = {}
+        risky_windows: dict[str, int] = {}
+        telling_turns: dict[str, int] = {}
         stages: list[tuple[str, ...]] = []
         grooming = np.empty(len(windows))
         for i, sender in enumerate(senders):
@@ -352,16 +367,28 @@ class RiskModel:
             )
             risky_turns[sender] = risky_turns.get(sender, 0) + turn_risky
             g = float(probs["grooming"][i])
+            window_risky = g >= alert
+            risky_windows[sender] = risky_windows.get(sender, 0) + window_risky
+            telling = (
+                bool(newest_grooming[i] >= SUSTAINED_TURN_FLOOR * alert)
+                and len(newest[i].split()) >= REPEATED_TURN_MIN_WORDS
+            )
+            telling_turns[sender] = telling_turns.get(sender, 0) + telling
             # One risky-looking beat is not grooming: the same counterpart has to show at least
             # MIN_DISTINCT_STAGES different stages or REPEATED_RISKY_TURNS clearly risky turns (this one among
             # them), unless the window alone is beyond doubt.
             risky = sum(shown not in SOFT_STAGES for shown in own)
             repeated = turn_risky and risky_turns[sender] >= REPEATED_RISKY_TURNS
+            sustained = (
+                window_risky
+                and risky_windows[sender] >= SUSTAINED_WINDOWS
+                and telling_turns[sender] >= SUSTAINED_TURNS
+            )
             # Beyond doubt: the window is, and so is the newest turn on its own, and that turn is not merely
             # one of the ordinary-looking stages (an age question, a gift): explicit talk is.
             ordinary_stage = stage is not None and stage not in EXPLICIT_STAGES
             beyond_doubt = g >= certain and newest_grooming[i] >= certain and not ordinary_stage
-            escalated = risky >= MIN_DISTINCT_STAGES or repeated or beyond_doubt
+            escalated = risky >= MIN_DISTINCT_STAGES or repeated or sustained or beyond_doubt
             grooming[i] = g if escalated else min(g, SINGLE_BEAT_CAP * alert)
         return ConversationTrace(
             tuple(windows),
@@ -620,6 +647,15 @@ class RiskModel:
         return self.apply_own_decision(
             replace(score, scam=max(score.scam, 0.99), by_risk=by_risk, scam_kind="phishing")
         )
+
+
+def _hold_short(normalized: Sequence[str], probs: dict[str, np.ndarray]) -> None:
+    """Hold texts of fewer than MIN_MESSAGE_WORDS normalised words below every threshold, in place: one word
+    ("you", "ur", "0000000000") is no evidence either way."""
+    short = np.array([len(text.split()) < MIN_MESSAGE_WORDS for text in normalized], dtype=bool)
+    if short.any():
+        for risk in probs:
+            probs[risk][short] = np.minimum(probs[risk][short], SHORT_CAP)
 
 
 def snippet_around(text: str, span: tuple[int, int] | None, width: int = SNIPPET_CHARS) -> str:

@@ -1,17 +1,12 @@
 """Grooming is decided per conversation and per counterpart, over time; explicit solicitation aimed at a
-child is grooming at high severity in English and Vietnamese; real offenders' held-out chats are caught.
-
-The Perverted-Justice chats are read from ../shared/data inside the tests and never printed: assertions
-name counts only.
+child is grooming at high severity in English and Vietnamese. Real offenders' chats: test_real_offenders.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from classifier.datasets import iter_pj_chats, risk_start
 from classifier.records import ChatMessage
-from classifier.train import split_of
 
 
 def _chat(turns: list[tuple[str, str]], child: str = "kid") -> list[ChatMessage]:
@@ -128,6 +123,91 @@ def test_a_counterpart_who_escalates_through_stages_is_grooming(shipped_model, t
     assert first is not None and first >= 3  # once a second stage shows, not from "hi"
 
 
+# A counterpart whose talk keeps reading as grooming, turn after turn, with no two stages read clearly and no
+# two turns clear on their own: one beat would not keep coming back.
+SUSTAINED = [
+    [
+        ("rob", "hey its rob from the minecraft server"),
+        ("kid", "oh hi"),
+        ("rob", "the mods here read every dm u know"),
+        ("kid", "really?"),
+        ("rob", "ya and so does ur mom probably lol. i hate being watched"),
+        ("rob", "theres this other app where msgs vanish after u read them"),
+        ("kid", "which one"),
+        ("rob", "ill send u the link. dont let anyone see u install it"),
+        ("rob", "and clear this chat after ok? its just cleaner"),
+        ("rob", "u seem way more grown up than the other kids here"),
+    ],
+    [
+        ("alex", "hey cutie"),
+        ("kid", "who is this"),
+        ("alex", "we played fortnite yesterday, remember me?"),
+        ("kid", "oh ya"),
+        ("alex", "u were so fun. i keep thinking about ur voice lol"),
+        ("kid", "lol ok"),
+        ("alex", "does anyone check ur phone at night"),
+        ("kid", "no"),
+        ("alex", "good, i like our late talks being just ours"),
+        ("alex", "u could fall asleep on call with me sometime"),
+    ],
+    [
+        ("Tú", "e ơi a là Tú trong nhóm vẽ tranh nè"),
+        ("kid", "dạ"),
+        ("Tú", "trong nhóm đông người đọc quá, e nhắn riêng a nha"),
+        ("kid", "oke"),
+        ("Tú", "nói chuyện với e vui hơn mấy người lớn nhiều"),
+        ("Tú", "e nhắn xong nhớ xoá tin đi nha, đừng để mẹ thấy"),
+        ("kid", "sao vậy a"),
+        ("Tú", "người lớn hay nghĩ lung tung lắm, mình biết là được rồi"),
+        ("Tú", "tối nay e thức khuya với a được ko"),
+    ],
+]
+
+# One beat, and the same counterpart goes on talking: the beat keeps its window high for a few turns, but
+# brings no second risky turn.
+BEAT_THEN_ORDINARY_TALK = [
+    [
+        ("uncle", "hey kiddo, quick secret mission for you"),
+        ("kid", "what"),
+        ("uncle", "don't tell your dad, but we're throwing him a surprise party on sunday"),
+        ("kid", "omg ok"),
+        ("uncle", "can you keep him out of the house from 2 to 4?"),
+        ("kid", "ya ill ask him to take me to the park"),
+        ("uncle", "perfect. grandma is bringing the cake"),
+        ("uncle", "your mom knows, she's helping with the food"),
+        ("kid", "cool"),
+        ("uncle", "see you sunday, wear something nice for the photos"),
+    ],
+    [
+        ("lan", "ê t kể m nghe cái này, bí mật nha"),
+        ("kid", "gì"),
+        ("lan", "t thích thằng Khang lớp bên rồi 🙈"),
+        ("kid", "ủa thiệt hả"),
+        ("lan", "thiệt, đừng nói ai nha"),
+        ("lan", "mai ra chơi m đi căn tin với t, t muốn đi ngang lớp nó"),
+        ("kid", "oke"),
+        ("lan", "nhớ mặc áo đồng phục mới nha, cho đẹp"),
+        ("lan", "thôi t đi học bài đây, mai gặp"),
+    ],
+]
+
+
+@pytest.mark.parametrize("turns", SUSTAINED, ids=["en-other-app", "en-late-talks", "vi-delete-chats"])
+def test_a_counterpart_whose_talk_keeps_reading_risky_is_grooming(shipped_model, turns):
+    messages = _chat(turns)
+    assert shipped_model.score_conversation(messages).alert == "grooming"
+    first = shipped_model.first_alert_turn(messages)
+    assert first is not None and first >= 4  # three of its turns, not its greeting
+
+
+@pytest.mark.parametrize("turns", BEAT_THEN_ORDINARY_TALK, ids=["en", "vi"])
+@pytest.mark.parametrize("child_marked", [True, False], ids=["child-marked", "nobody-marked"])
+def test_one_beat_followed_by_ordinary_talk_is_not_grooming(shipped_model, turns, child_marked):
+    messages = [ChatMessage(s, t, child_marked and s == "kid") for s, t in turns]
+    score = shipped_model.score_conversation(messages)
+    assert score.alert is None, (score.grooming, score.stages)
+
+
 def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
     turns = [
         ("friend", "what are you doing this weekend"),
@@ -158,64 +238,6 @@ def test_sexual_talk_and_image_requests_aimed_at_a_child_are_high_severity_groom
     score = shipped_model.score_message(text)
     assert score.alert == "grooming", (score.scam, score.grooming)
     assert score.severity == "high"
-
-
-@pytest.fixture(scope="module")
-def held_out_pj(shared_data):
-    """Offender and decoy sides of the Perverted-Justice chats on the held-out (test) side of the split."""
-    offenders, decoys = [], []
-    for row in iter_pj_chats(shared_data):
-        if split_of(f"pj:{row['chat']}") != "test":
-            continue
-        turns = [m for m in row["messages"] if isinstance(m, str) and m.strip()][:300]
-        (offenders if row["role"] == "predator" else decoys).append(turns)
-    return offenders[:25], decoys[:25]
-
-
-def test_real_offenders_held_out_chats_are_caught_after_the_risk_starts(shipped_model, held_out_pj):
-    offenders, _ = held_out_pj
-    caught = early = 0
-    for turns in offenders:
-        first = shipped_model.first_alert_turn([ChatMessage("them", t) for t in turns])
-        if first is not None:
-            caught += 1
-            early += first < (risk_start(turns) or 0)
-    assert len(offenders) >= 20
-    assert caught >= 0.75 * len(offenders), f"{caught} of {len(offenders)} caught"
-    assert early <= 0.2 * len(offenders), f"{early} alerted before the risk started"
-
-
-def test_short_pieces_of_real_offenders_chats_are_caught_when_their_turns_stay_risky(
-    shipped_model, held_out_pj
-):
-    """A piece of ten turns from after the risk starts, as a detector sees a chat it joins late: an offender
-    whose turns keep reading clearly risky is not one beat, even when they read as no stage or one.
-    (With two distinct stages required, 30 % of these pieces alerted.)"""
-    offenders, _ = held_out_pj
-    pieces = caught = 0
-    for turns in offenders:
-        start = risk_start(turns)
-        if start is None:
-            continue
-        for k in range(start, len(turns) - 9, 10):
-            pieces += 1
-            piece = [ChatMessage("them", t) for t in turns[k : k + 10]]
-            caught += shipped_model.score_conversation(piece).alert == "grooming"
-    assert pieces >= 300
-    assert caught >= 0.35 * pieces, f"{caught} of {pieces} pieces caught"
-
-
-def test_decoy_sides_are_a_childs_side_and_never_make_a_chat_grooming(shipped_model, held_out_pj):
-    """A child's own turns never count, however they read; an ordinary counterpart stays quiet."""
-    _, decoys = held_out_pj
-    alerted = 0
-    for turns in decoys:
-        messages = []
-        for i, text in enumerate(turns[:60]):
-            messages.append(ChatMessage("kid", text, from_child=True))
-            messages.append(ChatMessage("friend", "haha ok" if i % 2 else "what are you up to later?"))
-        alerted += shipped_model.score_conversation(messages).alert is not None
-    assert alerted == 0, f"{alerted} of {len(decoys)} chats alerted"
 
 
 @pytest.mark.parametrize(
