@@ -375,8 +375,8 @@ class RiskModel:
             )
             telling_turns[sender] = telling_turns.get(sender, 0) + telling
             # One risky-looking beat is not grooming: the same counterpart has to show at least
-            # MIN_DISTINCT_STAGES different stages or REPEATED_RISKY_TURNS clearly risky turns (this one among
-            # them), unless the window alone is beyond doubt.
+            # MIN_DISTINCT_STAGES different stages, REPEATED_RISKY_TURNS clearly risky turns (this one among
+            # them) or sustained risky talk, unless the window alone is beyond doubt.
             risky = sum(shown not in SOFT_STAGES for shown in own)
             repeated = turn_risky and risky_turns[sender] >= REPEATED_RISKY_TURNS
             sustained = (
@@ -418,8 +418,9 @@ class RiskModel:
 
         Each counterpart turn is scored with that counterpart's last few turns (a window). Grooming is
         decided per counterpart: a window counts in full only once that counterpart has shown at least
-        two distinct grooming stages (age probe, secrecy, move to a private app, ...) or two turns that
-        read risky on their own, or the window alone is beyond doubt (explicit talk aimed at the child);
+        two distinct grooming stages (age probe, secrecy, move to a private app, ...), two turns that
+        read clearly risky on their own, or talk that keeps reading as grooming (see SUSTAINED_WINDOWS), or
+        the window alone is beyond doubt (explicit talk aimed at the child);
         one risky-looking beat in an ordinary chat is held below the alert threshold. The child's own
         turns never count. ``stages`` lists the stages the alerting counterpart showed, in the order first
         seen.

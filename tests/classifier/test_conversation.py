@@ -208,6 +208,18 @@ def test_one_beat_followed_by_ordinary_talk_is_not_grooming(shipped_model, turns
     assert score.alert is None, (score.grooming, score.stages)
 
 
+def test_a_counterpart_who_said_one_word_is_no_evidence(shipped_model):
+    """As a one-word message: "ur" and "0000000000" read as risky to the model on their own, and a log cut
+    by time often holds a player who said nothing else."""
+    messages = [
+        ChatMessage("maya", "anyone wanna trade pets"),
+        ChatMessage("leo", "ur"),
+        ChatMessage("maya", "i have a neon unicorn"),
+        ChatMessage("kai", "0000000000"),
+    ]
+    assert shipped_model.score_conversation(messages).alert is None
+
+
 def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
     turns = [
         ("friend", "what are you doing this weekend"),
