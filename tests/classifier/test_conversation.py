@@ -232,7 +232,10 @@ def test_the_childs_own_turns_never_make_a_conversation_grooming(shipped_model):
 
 # No real Vietnamese explicit chat exists to learn from; the project's written examples are non-graphic and
 # leave some such requests (words for underwear, say) below the alert threshold (model card, limitations).
-VI_EXPLICIT_GAP = pytest.mark.xfail(reason="too little Vietnamese explicit data", strict=False)
+VI_EXPLICIT_GAP = pytest.mark.xfail(
+    reason="too little Vietnamese explicit data: model 0204 reads it 0.804 against a 0.801 threshold",
+    strict=False,
+)
 
 
 @pytest.mark.parametrize(
