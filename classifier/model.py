@@ -360,19 +360,13 @@ class RiskModel:
             if stage and stage not in own and newest_grooming[i] >= floor * alert:
                 own.append(stage)
             stages.append(tuple(own))
-            turn_risky = (
-                bool(newest_grooming[i] >= clearly)
-                and stage not in SOFT_STAGES
-                and len(newest[i].split()) >= REPEATED_TURN_MIN_WORDS
-            )
+            says_enough = len(newest[i].split()) >= REPEATED_TURN_MIN_WORDS
+            turn_risky = bool(newest_grooming[i] >= clearly) and stage not in SOFT_STAGES and says_enough
             risky_turns[sender] = risky_turns.get(sender, 0) + turn_risky
             g = float(probs["grooming"][i])
             window_risky = g >= alert
             risky_windows[sender] = risky_windows.get(sender, 0) + window_risky
-            telling = (
-                bool(newest_grooming[i] >= SUSTAINED_TURN_FLOOR * alert)
-                and len(newest[i].split()) >= REPEATED_TURN_MIN_WORDS
-            )
+            telling = bool(newest_grooming[i] >= SUSTAINED_TURN_FLOOR * alert) and says_enough
             telling_turns[sender] = telling_turns.get(sender, 0) + telling
             # One risky-looking beat is not grooming: the same counterpart has to show at least
             # MIN_DISTINCT_STAGES different stages, REPEATED_RISKY_TURNS clearly risky turns (this one among

@@ -610,6 +610,17 @@ MAX_REPLAY_TURNS = 400
 PIECE_MESSAGES = 20
 
 
+def both_sides(offender: list[str], decoy: list[str]) -> list[ChatMessage]:
+    """A Perverted-Justice chat's two sides as one conversation, their turns alternating (the order between
+    sides is lost) and nobody marked as the child, as a log scored without knowing who the child is."""
+    return [
+        ChatMessage(sender, turns[i])
+        for i in range(max(len(offender), len(decoy)))
+        for sender, turns in (("offender", offender), ("decoy", decoy))
+        if i < len(turns)
+    ]
+
+
 def real_conversation_replay(
     model: RiskModel, shared: Path, chitchat_conversations: int | None, max_chats: int | None = None
 ) -> dict:
@@ -661,12 +672,7 @@ def real_conversation_replay(
     pieces = pieces_alerted = 0
     for chat in list(sides)[: max_chats or None]:
         offender, decoy = sides[chat].get("predator", []), sides[chat].get("decoy", [])
-        both = [
-            ChatMessage(sender, turns[i])
-            for i in range(max(len(offender), len(decoy)))
-            for sender, turns in (("offender", offender), ("decoy", decoy))
-            if i < len(turns)
-        ]
+        both = both_sides(offender, decoy)
         for start in range(0, len(both), PIECE_MESSAGES):
             pieces += 1
             piece = model.score_conversation(both[start : start + PIECE_MESSAGES])

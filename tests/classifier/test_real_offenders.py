@@ -12,7 +12,7 @@ import pytest
 
 from classifier.datasets import iter_pj_chats, risk_start
 from classifier.records import ChatMessage
-from classifier.train import split_of
+from classifier.train import PIECE_MESSAGES, both_sides, split_of
 
 CHATS = 25
 MAX_TURNS = 300
@@ -67,20 +67,16 @@ def test_pieces_of_an_offenders_side_after_the_risk_starts_are_caught(shipped_mo
 
 
 def test_pieces_of_whole_chats_with_nobody_marked_as_the_child_are_caught(shipped_model, held_out_chats):
-    """Twenty messages of both sides alternating, nobody marked as the child, as a log cut by time is scored
-    (the model card's PAN12-like figure): small talk before the risk included."""
+    """Pieces of both sides alternating (PIECE_MESSAGES, 20), nobody marked as the child, as a log cut by
+    time is scored (the model card's PAN12-like figure): small talk before the risk included."""
     pieces = caught = 0
     for chat in held_out_chats:
-        offender, decoy = chat.get("predator", []), chat.get("decoy", [])
-        both = [
-            ChatMessage(sender, turns[i])
-            for i in range(max(len(offender), len(decoy)))
-            for sender, turns in (("offender", offender), ("decoy", decoy))
-            if i < len(turns)
-        ]
-        for start in range(0, len(both), 20):
+        both = both_sides(chat.get("predator", []), chat.get("decoy", []))
+        for start in range(0, len(both), PIECE_MESSAGES):
             pieces += 1
-            caught += shipped_model.score_conversation(both[start : start + 20]).alert == "grooming"
+            caught += (
+                shipped_model.score_conversation(both[start : start + PIECE_MESSAGES]).alert == "grooming"
+            )
     assert pieces >= 300, f"only {pieces} pieces"
     assert caught >= 0.6 * pieces, f"{caught} of {pieces} pieces caught"
 
